@@ -1,0 +1,86 @@
+//! Realtime events: what a state change tells clients, written to the outbox
+//! in the same transaction as the change.
+
+use crate::conversation::{ConversationView, MembershipView};
+use crate::message::MessageView;
+use crate::{ConversationId, EventId, Timestamp, UserId};
+
+/// One event, addressed to a conversation's channel or to users' personal
+/// channels. The outbox row it becomes is the store's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub id: EventId,
+    /// The conversation the event is about; also the ordering partition.
+    pub conversation_id: ConversationId,
+    pub occurred_at: Timestamp,
+    pub audience: Audience,
+    pub payload: EventPayload,
+}
+
+/// Who receives an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The conversation's channel, `chat:<conversationId>`.
+    Conversation,
+    /// Each user's personal channel, `personal:<userId>`.
+    Users(Vec<UserId>),
+    /// The personal channel of every member of the conversation when the
+    /// change commits (resolved by the store: an org channel has thousands).
+    Members,
+}
+
+/// The channel of a conversation.
+pub fn conversation_channel(id: ConversationId) -> String {
+    format!("chat:{id}")
+}
+
+/// The personal channel of a user.
+pub fn personal_channel(id: UserId) -> String {
+    format!("personal:{id}")
+}
+
+/// What happened, with the contract's data for each event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventPayload {
+    MessageCreated(MessageView),
+    MessageUpdated(MessageView),
+    /// The conversation, without membership, for users added to it.
+    ConversationAdded(ConversationView),
+    /// The member's own membership, to sync their other devices.
+    ReadUpdated(MembershipView),
+    UnreadUpdated(UnreadUpdate),
+}
+
+impl EventPayload {
+    /// The contract's event `type`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::MessageCreated(_) => "message.created",
+            Self::MessageUpdated(_) => "message.updated",
+            Self::ConversationAdded(_) => "conversation.added",
+            Self::ReadUpdated(_) => "read.updated",
+            Self::UnreadUpdated(_) => "unread.updated",
+        }
+    }
+}
+
+/// The data of `unread.updated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadUpdate {
+    pub conversation_id: ConversationId,
+    pub unread_count: i64,
+    pub mention_count: i64,
+    pub last_message_at: Option<Timestamp>,
+}
+
+/// Builds the events of a change from its stored result, inside the store's
+/// transaction: ids and `seq` are only known once the change is written.
+pub type EventsFor<T> = Box<dyn FnOnce(&T) -> Vec<OutboxEvent> + Send>;
+
+/// Turns an event into the JSON envelope clients receive
+/// (`{type, eventId, conversationId, occurredAt, data}`). Implemented where
+/// the wire shapes live (`chat-http`); stores call it to fill outbox rows.
+pub trait EventEncoder: Send + Sync {
+    /// The envelope as JSON text.
+    fn encode(&self, event: &OutboxEvent) -> String;
+}

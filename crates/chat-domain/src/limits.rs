@@ -1,0 +1,89 @@
+//! The contract's limits. Every one has the contract's default and can be
+//! changed by configuration.
+
+/// Limits applied by the use cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters of message content.
+    pub content_chars: usize,
+    /// Ids in `mentions`.
+    pub mentions: usize,
+    /// Bytes of serialized `metadata` JSON.
+    pub metadata_bytes: usize,
+    /// Characters of `clientMsgId`.
+    pub client_msg_id_chars: usize,
+    /// Attachments per message.
+    pub attachments_per_message: usize,
+    /// Characters of a conversation name.
+    pub name_chars: usize,
+    /// Characters of a conversation description.
+    pub description_chars: usize,
+    /// Members of a group, the creator included.
+    pub group_members: usize,
+    /// Distinct emoji per message.
+    pub distinct_emoji: usize,
+    /// Pinned messages per conversation.
+    pub pins: usize,
+    /// Default and maximum page size of list-conversations.
+    pub conversations_page: PageSize,
+    /// Default and maximum page size of list-messages.
+    pub messages_page: PageSize,
+    /// Default and maximum page size of the other lists.
+    pub other_page: PageSize,
+}
+
+/// A list's default and maximum page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize {
+    pub default: usize,
+    pub max: usize,
+}
+
+impl PageSize {
+    /// The page size for a request's `limit`: the default when absent, else
+    /// `1..=max`.
+    ///
+    /// # Errors
+    /// `validation_failed` on `limit` outside `1..=max`.
+    pub fn resolve(self, requested: Option<i64>) -> Result<usize, crate::ChatError> {
+        match requested {
+            None => Ok(self.default),
+            Some(n) if n >= 1 && usize::try_from(n).is_ok_and(|n| n <= self.max) => {
+                Ok(usize::try_from(n).unwrap_or(self.default))
+            }
+            Some(_) => Err(crate::ChatError::validation(
+                "limit",
+                format!("must be between 1 and {}", self.max),
+            )),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            content_chars: 10_000,
+            mentions: 50,
+            metadata_bytes: 5 * 1024,
+            client_msg_id_chars: 64,
+            attachments_per_message: 10,
+            name_chars: 80,
+            description_chars: 1_000,
+            group_members: 100,
+            distinct_emoji: 50,
+            pins: 100,
+            conversations_page: PageSize {
+                default: 20,
+                max: 50,
+            },
+            messages_page: PageSize {
+                default: 50,
+                max: 100,
+            },
+            other_page: PageSize {
+                default: 50,
+                max: 100,
+            },
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Messages, their validated parts, and the views readers get.
+
+use crate::limits::Limits;
+use crate::user::User;
+use crate::{AttachmentId, ChatError, ConversationId, MessageId, Timestamp, UserId};
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Position in the conversation: gap-free, in commit order.
+    pub seq: i64,
+    pub sender_id: UserId,
+    pub content: String,
+    pub gif: Option<String>,
+    pub mentions: Vec<UserId>,
+    pub mention_everyone: bool,
+    pub parent_id: Option<MessageId>,
+    pub thread_reply_count: i64,
+    pub last_reply_at: Option<Timestamp>,
+    pub quoted_message_id: Option<MessageId>,
+    /// Serialized JSON object.
+    pub metadata: Option<String>,
+    pub client_msg_id: Option<String>,
+    pub edited_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl Message {
+    /// Top-level messages are not thread replies.
+    pub fn is_top_level(&self) -> bool {
+        self.parent_id.is_none()
+    }
+
+    /// Deleted messages stay as tombstones.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// The quoted message as embedded in the quoting one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedMessage {
+    pub id: MessageId,
+    pub sender: User,
+    /// Empty when the quoted message was deleted.
+    pub content: String,
+    pub deleted: bool,
+}
+
+/// A file attached to a message (uploads arrive with the attachments issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub conversation_id: ConversationId,
+    pub message_id: Option<MessageId>,
+    pub uploader_id: UserId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub ready: bool,
+    pub created_at: Timestamp,
+}
+
+/// An unfurled link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPreview {
+    pub url: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub image_url: Option<String>,
+    pub site_name: Option<String>,
+}
+
+/// A message with everything a reader sees, for one viewer (or none, in events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub message: Message,
+    pub sender: User,
+    pub quoted: Option<QuotedMessage>,
+    /// Emoji and how many reacted with it, most used first.
+    pub reaction_counts: Vec<(String, i64)>,
+    /// The viewer's own reactions; empty in events.
+    pub user_reactions: Vec<String>,
+    pub pinned: bool,
+    pub attachments: Vec<Attachment>,
+    pub link_previews: Vec<LinkPreview>,
+}
+
+impl MessageView {
+    /// The view of a freshly written message, before anyone reacted.
+    pub fn fresh(message: Message, sender: User, quoted: Option<QuotedMessage>) -> Self {
+        Self {
+            message,
+            sender,
+            quoted,
+            reaction_counts: Vec::new(),
+            user_reactions: Vec::new(),
+            pinned: false,
+            attachments: Vec::new(),
+            link_previews: Vec::new(),
+        }
+    }
+}
+
+/// The last message of a conversation, as a sidebar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePreview {
+    pub id: MessageId,
+    pub seq: i64,
+    pub sender: User,
+    /// Empty when deleted.
+    pub content: String,
+    pub created_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// A message to write. The store assigns `id` and `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub content: MessageContent,
+    pub gif: Option<String>,
+    pub mentions: Vec<UserId>,
+    pub mention_everyone: bool,
+    pub parent_id: Option<MessageId>,
+    pub quoted_message_id: Option<MessageId>,
+    pub metadata: Option<String>,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub created_at: Timestamp,
+}
+
+/// Message text within the length limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent(String);
+
+impl MessageContent {
+    /// Checks the length in characters (Unicode scalar values).
+    ///
+    /// # Errors
+    /// `validation_failed` on `content` when too long.
+    pub fn parse(text: String, limits: &Limits) -> Result<Self, ChatError> {
+        if text.chars().count() > limits.content_chars {
+            return Err(ChatError::validation(
+                "content",
+                format!("at most {} characters", limits.content_chars),
+            ));
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether there is no text at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The client's id for a send, which makes retries idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMsgId(String);
+
+impl ClientMsgId {
+    /// Checks it is 1 to `limits.client_msg_id_chars` characters.
+    ///
+    /// # Errors
+    /// `validation_failed` on `clientMsgId`.
+    pub fn parse(text: String, limits: &Limits) -> Result<Self, ChatError> {
+        let chars = text.chars().count();
+        if chars == 0 || chars > limits.client_msg_id_chars {
+            return Err(ChatError::validation(
+                "clientMsgId",
+                format!("1 to {} characters", limits.client_msg_id_chars),
+            ));
+        }
+        Ok(Self(text))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which slice of a conversation's messages to read, in store terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRange {
+    pub conversation_id: ConversationId,
+    /// `None`: top-level messages; `Some(p)`: the replies to `p`.
+    pub parent_id: Option<MessageId>,
+    /// Only messages with `seq` strictly greater.
+    pub after_seq: Option<i64>,
+    /// Only messages with `seq` strictly smaller.
+    pub before_seq: Option<i64>,
+    /// The viewer's history floor: only `seq` strictly greater.
+    pub visible_after_seq: i64,
+    /// `Some(true)`: only messages with replies; `Some(false)`: only without.
+    pub has_replies: Option<bool>,
+    /// Newest first when true, oldest first otherwise.
+    pub newest_first: bool,
+    pub limit: usize,
+}

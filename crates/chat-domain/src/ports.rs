@@ -1,0 +1,181 @@
+//! The ports: what the domain needs from the outside world. Adapters implement
+//! them; [`crate::service::ChatService`] takes them as `Arc<dyn Port>`.
+//!
+//! A change that must be atomic is one method, taking the events it causes;
+//! transactions never leak out of a store.
+
+use async_trait::async_trait;
+
+use crate::conversation::{
+    Access, Conversation, ConversationListQuery, ConversationView, MembershipView, NewConversation,
+    ReadCursorUpdate,
+};
+use crate::events::EventsFor;
+use crate::message::{Message, MessageRange, MessageView, NewMessage};
+use crate::user::User;
+use crate::{ChatError, ConversationId, EventId, MessageId, OrgId, Timestamp, UserId};
+
+/// Tells the time.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, in milliseconds.
+    fn now(&self) -> Timestamp;
+}
+
+/// Makes unique event ids.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait EventIds: Send + Sync {
+    /// A fresh, globally unique id.
+    fn next_event_id(&self) -> EventId;
+}
+
+/// A stored value, and whether this call created it or found it already there
+/// (idempotent creates: direct conversations, retried sends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created<T> {
+    pub value: T,
+    pub is_new: bool,
+}
+
+/// A sent message and, for a thread reply, its parent with new thread counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub message: MessageView,
+    pub parent: Option<MessageView>,
+}
+
+/// The user directory, fed from token claims.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Creates or refreshes the user. A user seen for the first time joins
+    /// every org-wide channel of their org.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError>;
+
+    /// The users of `org` among `ids`; unknown ids and other orgs' users are
+    /// left out.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn find_in_org(&self, org: OrgId, ids: &[UserId]) -> Result<Vec<User>, ChatError>;
+}
+
+/// Conversations, memberships and read state.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ConversationRepository: Send + Sync {
+    /// Creates the conversation with its members and events. For a direct
+    /// conversation whose pair already has one, returns that one unchanged
+    /// (`is_new: false`) and writes no event.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn create(
+        &self,
+        new: NewConversation,
+        events: EventsFor<Conversation>,
+    ) -> Result<Created<Conversation>, ChatError>;
+
+    /// The conversation and the viewer's membership; `None` when it does not
+    /// exist or the viewer is not a member (not readable).
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn access(&self, id: ConversationId, viewer: UserId)
+    -> Result<Option<Access>, ChatError>;
+
+    /// The conversation as the viewer's sidebar shows it; `None` when not
+    /// readable.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn view(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<ConversationView>, ChatError>;
+
+    /// Those of `ids` who are members of the conversation.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn member_ids_among(
+        &self,
+        id: ConversationId,
+        ids: &[UserId],
+    ) -> Result<Vec<UserId>, ChatError>;
+
+    /// One page of the viewer's conversations, newest activity first, ties by
+    /// id descending.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn list(&self, query: ConversationListQuery) -> Result<Vec<ConversationView>, ChatError>;
+
+    /// Moves a member's read cursor (forward only unless asked otherwise) and
+    /// returns the membership with its new unread figures.
+    ///
+    /// # Errors
+    /// `NotFound` when the membership is gone; `Unavailable` / `Unexpected`.
+    async fn move_read_cursor(
+        &self,
+        update: ReadCursorUpdate,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError>;
+}
+
+/// Messages.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait MessageRepository: Send + Sync {
+    /// Writes the message with the next `seq` of its conversation, bumps the
+    /// conversation (and the thread parent), unhides the conversation for the
+    /// sender and the mentioned, and writes the events, atomically. When the
+    /// sender already sent this `client_msg_id` in this conversation, returns
+    /// that message (`is_new: false`) and writes nothing.
+    ///
+    /// # Errors
+    /// `NotFound` when the conversation is gone; `Unavailable` / `Unexpected`.
+    async fn insert(
+        &self,
+        new: NewMessage,
+        events: EventsFor<SentMessage>,
+    ) -> Result<Created<SentMessage>, ChatError>;
+
+    /// The message as stored, whoever may read it.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, ChatError>;
+
+    /// The message as `viewer` sees it.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn view(&self, id: MessageId, viewer: UserId) -> Result<Option<MessageView>, ChatError>;
+
+    /// A slice of a conversation's messages as `viewer` sees them, in the
+    /// range's order.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn range(
+        &self,
+        range: MessageRange,
+        viewer: UserId,
+    ) -> Result<Vec<MessageView>, ChatError>;
+}
+
+/// Whether the stores can serve requests (readiness).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// Succeeds when the store answers.
+    ///
+    /// # Errors
+    /// `Unavailable` when it does not.
+    async fn ping(&self) -> Result<(), ChatError>;
+}

@@ -1,0 +1,102 @@
+//! The use cases. [`ChatService`] holds the ports; each area of the contract
+//! adds its operations in its own module.
+
+mod conversations;
+mod messages;
+mod read_state;
+
+use std::sync::Arc;
+
+pub use conversations::CreateConversation;
+pub use messages::{Anchor, ListMessages, MessagePage, SendMessage};
+pub use read_state::{MarkRead, ReadState};
+
+use crate::conversation::Access;
+use crate::events::{Audience, EventPayload, OutboxEvent};
+use crate::limits::Limits;
+use crate::ports::{Clock, ConversationRepository, EventIds, MessageRepository, UserRepository};
+use crate::user::{Caller, User};
+use crate::{ChatError, ConversationId, Timestamp};
+
+/// The adapters a [`ChatService`] works with.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub messages: Arc<dyn MessageRepository>,
+    pub clock: Arc<dyn Clock>,
+    pub event_ids: Arc<dyn EventIds>,
+}
+
+/// Every use case of the chat contract.
+#[derive(Clone)]
+pub struct ChatService {
+    users: Arc<dyn UserRepository>,
+    conversations: Arc<dyn ConversationRepository>,
+    messages: Arc<dyn MessageRepository>,
+    clock: Arc<dyn Clock>,
+    events: EventFactory,
+    limits: Limits,
+}
+
+impl ChatService {
+    /// A service over these ports and limits.
+    pub fn new(ports: Ports, limits: Limits) -> Self {
+        Self {
+            users: ports.users,
+            conversations: ports.conversations,
+            messages: ports.messages,
+            clock: ports.clock,
+            events: EventFactory {
+                ids: ports.event_ids,
+            },
+            limits,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Creates or refreshes the caller's directory entry from their token.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    pub async fn provision_user(&self, user: User) -> Result<(), ChatError> {
+        self.users.provision(user, self.clock.now()).await
+    }
+
+    /// The caller's access to a conversation, or `not_found` when they cannot
+    /// read it (never `forbidden`: no existence leak).
+    async fn readable(&self, caller: Caller, id: ConversationId) -> Result<Access, ChatError> {
+        self.conversations
+            .access(id, caller.user_id)
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))
+    }
+}
+
+/// Makes events with fresh ids; cheap to clone into a store's event closure.
+#[derive(Clone)]
+struct EventFactory {
+    ids: Arc<dyn EventIds>,
+}
+
+impl EventFactory {
+    fn event(
+        &self,
+        conversation_id: ConversationId,
+        occurred_at: Timestamp,
+        audience: Audience,
+        payload: EventPayload,
+    ) -> OutboxEvent {
+        OutboxEvent {
+            id: self.ids.next_event_id(),
+            conversation_id,
+            occurred_at,
+            audience,
+            payload,
+        }
+    }
+}

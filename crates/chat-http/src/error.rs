@@ -1,0 +1,149 @@
+//! The contract's error envelope, and the one place domain errors become
+//! HTTP statuses.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use chat_domain::ChatError;
+use serde::Serialize;
+use std::fmt;
+
+/// A refusal as the client sees it: `{ "error": { code, message, details? } }`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// 401: missing, malformed, expired or wrongly signed token.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// 422 naming the field at fault.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            )
+        }
+    }
+
+    /// 413: the body is over its limit.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    /// 404 for a path that names no operation.
+    pub fn no_such_operation() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such operation")
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        // Exhaustive on purpose: a new variant must be mapped here, not fall
+        // into a 500.
+        match error {
+            ChatError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            ChatError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ChatError::Validation { field, message } => Self::validation(field, message),
+            ChatError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            ChatError::PayloadTooLarge(message) => Self::payload_too_large(message),
+            ChatError::RateLimited { retry_after_secs } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many requests",
+                )
+            },
+            ChatError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "dependency unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "a dependency is unavailable; retry later",
+                )
+            }
+            ChatError::Unexpected(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "unexpected error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Details<'a>>,
+}
+
+#[derive(Serialize)]
+struct Details<'a> {
+    field: &'a str,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        response.json(Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+                details: self.field.as_deref().map(|field| Details { field }),
+            },
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! Conversation operations.
+
+use actix_web::{HttpResponse, web};
+use chat_domain::conversation::{
+    ConversationKind, ConversationListQuery, HistoryMode, PostingPolicy, Visibility,
+};
+use chat_domain::service::{CreateConversation, MarkRead};
+use chat_domain::{MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::conversation_path;
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::wire::{ConversationDto, WireId, decode_cursor, encode_cursor};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/chat/conversations/create", web::post().to(create))
+        .route("/chat/conversations/list", web::post().to(list))
+        .route("/chat/conversations/{id}/get", web::post().to(get))
+        .route("/chat/conversations/{id}/read", web::post().to(mark_read));
+}
+
+/// An empty request body: `{}` (unknown fields still refused).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Empty {}
+
+/// Parses one of a closed set of names, naming the field when it is not one.
+fn named<T>(
+    field: &str,
+    text: Option<String>,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    text.map(|t| {
+        parse(&t).ok_or_else(|| ApiError::validation(field, format!("unknown value {t:?}")))
+    })
+    .transpose()
+}
+
+fn metadata_text(metadata: Option<serde_json::Map<String, serde_json::Value>>) -> Option<String> {
+    metadata.map(|m| serde_json::Value::Object(m).to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateRequest {
+    kind: String,
+    user_id: Option<WireId>,
+    name: Option<String>,
+    description: Option<String>,
+    member_ids: Option<Vec<WireId>>,
+    visibility: Option<String>,
+    history_mode: Option<String>,
+    posting_policy: Option<String>,
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<CreateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = named("kind", Some(body.kind), ConversationKind::parse)?
+        .ok_or_else(|| ApiError::validation("kind", "required"))?;
+    let request = CreateConversation {
+        kind,
+        user_id: body.user_id.map(|id| UserId::new(id.0)),
+        name: body.name,
+        description: body.description,
+        member_ids: body
+            .member_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| UserId::new(id.0))
+            .collect(),
+        visibility: named("visibility", body.visibility, Visibility::parse)?,
+        history_mode: named("historyMode", body.history_mode, HistoryMode::parse)?,
+        posting_policy: named("postingPolicy", body.posting_policy, PostingPolicy::parse)?,
+        metadata: metadata_text(body.metadata),
+    };
+    let created = state.chat.create_conversation(caller, request).await?;
+    let dto = ConversationDto::from(&created.value);
+    Ok(if created.is_new {
+        HttpResponse::Created().json(dto)
+    } else {
+        HttpResponse::Ok().json(dto)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListRequest {
+    kinds: Option<Vec<String>>,
+    starred: Option<bool>,
+    archived: Option<bool>,
+    include_hidden: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CursorPage {
+    next_cursor: Option<String>,
+    has_more: bool,
+}
+
+#[derive(Serialize)]
+struct ListResponse {
+    data: Vec<ConversationDto>,
+    page: CursorPage,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<ListRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut kinds = Vec::new();
+    for (i, kind) in body.kinds.unwrap_or_default().into_iter().enumerate() {
+        let parsed = ConversationKind::parse(&kind).ok_or_else(|| {
+            ApiError::validation(format!("kinds[{i}]"), format!("unknown kind {kind:?}"))
+        })?;
+        kinds.push(parsed);
+    }
+    let query = ConversationListQuery {
+        viewer: caller.user_id,
+        kinds,
+        starred: body.starred,
+        archived: body.archived.unwrap_or(false),
+        include_hidden: body.include_hidden.unwrap_or(false),
+        after: body.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: 0,
+    };
+    let (page, next) = state.chat.list_conversations(query, body.limit).await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        data: page.iter().map(ConversationDto::from).collect(),
+        page: CursorPage {
+            has_more: next.is_some(),
+            next_cursor: next.map(encode_cursor),
+        },
+    }))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<String>,
+    JsonBody(_): JsonBody<Empty>,
+) -> Result<HttpResponse, ApiError> {
+    let id = conversation_path(&path)?;
+    let view = state.chat.get_conversation(caller, id).await?;
+    Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MarkReadRequest {
+    message_id: WireId,
+    mark_unread: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadStateResponse {
+    last_read_message_id: Option<WireId>,
+    unread_count: i64,
+    mention_count: i64,
+}
+
+async fn mark_read(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<MarkReadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = MarkRead {
+        conversation_id: conversation_path(&path)?,
+        message_id: MessageId::new(body.message_id.0),
+        mark_unread: body.mark_unread.unwrap_or(false),
+    };
+    let read = state.chat.mark_read(caller, request).await?;
+    Ok(HttpResponse::Ok().json(ReadStateResponse {
+        last_read_message_id: read.last_read_message_id.map(|id| WireId(id.get())),
+        unread_count: read.unread_count,
+        mention_count: read.mention_count,
+    }))
+}

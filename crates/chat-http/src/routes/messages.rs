@@ -1,0 +1,162 @@
+//! Message operations.
+
+use actix_web::{HttpResponse, web};
+use chat_domain::service::{Anchor, ListMessages, SendMessage};
+use chat_domain::{AttachmentId, ConversationId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::conversations::Empty;
+use super::message_path;
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::wire::{MessageDto, WireId};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/chat/messages/send", web::post().to(send))
+        .route("/chat/messages/list", web::post().to(list))
+        .route("/chat/messages/{id}/get", web::post().to(get));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SendRequest {
+    conversation_id: WireId,
+    content: Option<String>,
+    client_msg_id: Option<String>,
+    parent_id: Option<WireId>,
+    quoted_message_id: Option<WireId>,
+    mentions: Option<Vec<WireId>>,
+    mention_everyone: Option<bool>,
+    gif: Option<String>,
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    attachment_ids: Option<Vec<WireId>>,
+}
+
+async fn send(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<SendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = SendMessage {
+        conversation_id: ConversationId::new(body.conversation_id.0),
+        content: body.content.unwrap_or_default(),
+        client_msg_id: body.client_msg_id,
+        parent_id: body.parent_id.map(|id| MessageId::new(id.0)),
+        quoted_message_id: body.quoted_message_id.map(|id| MessageId::new(id.0)),
+        mentions: body
+            .mentions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| UserId::new(id.0))
+            .collect(),
+        mention_everyone: body.mention_everyone.unwrap_or(false),
+        gif: body.gif,
+        metadata: body
+            .metadata
+            .map(|m| serde_json::Value::Object(m).to_string()),
+        attachment_ids: body
+            .attachment_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| AttachmentId::new(id.0))
+            .collect(),
+    };
+    let sent = state.chat.send_message(caller, request).await?;
+    let dto = MessageDto::from(&sent.value);
+    Ok(if sent.is_new {
+        HttpResponse::Created().json(dto)
+    } else {
+        HttpResponse::Ok().json(dto)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListRequest {
+    conversation_id: WireId,
+    parent_id: Option<WireId>,
+    before: Option<WireId>,
+    after: Option<WireId>,
+    around: Option<WireId>,
+    anchor: Option<String>,
+    limit: Option<i64>,
+    filters: Option<Filters>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Filters {
+    has_replies: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagePageDto {
+    has_older: bool,
+    has_newer: bool,
+    oldest_id: Option<WireId>,
+    newest_id: Option<WireId>,
+}
+
+#[derive(Serialize)]
+struct ListResponse {
+    data: Vec<MessageDto>,
+    page: MessagePageDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notice: Option<String>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<ListRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let anchor = match body.anchor.as_deref() {
+        None => None,
+        Some("newest") => Some(Anchor::Newest),
+        Some("oldest") => Some(Anchor::Oldest),
+        Some("firstUnread") => Some(Anchor::FirstUnread),
+        Some(other) => {
+            return Err(ApiError::validation(
+                "anchor",
+                format!("unknown anchor {other:?}"),
+            ));
+        }
+    };
+    let request = ListMessages {
+        conversation_id: ConversationId::new(body.conversation_id.0),
+        parent_id: body.parent_id.map(|id| MessageId::new(id.0)),
+        before: body.before.map(|id| MessageId::new(id.0)),
+        after: body.after.map(|id| MessageId::new(id.0)),
+        around: body.around.map(|id| MessageId::new(id.0)),
+        anchor,
+        limit: body.limit,
+        has_replies: body.filters.and_then(|f| f.has_replies),
+    };
+    let page = state.chat.list_messages(caller, request).await?;
+    let id_of =
+        |i: Option<&chat_domain::message::MessageView>| i.map(|v| WireId(v.message.id.get()));
+    Ok(HttpResponse::Ok().json(ListResponse {
+        page: MessagePageDto {
+            has_older: page.has_older,
+            has_newer: page.has_newer,
+            oldest_id: id_of(page.messages.first()),
+            newest_id: id_of(page.messages.last()),
+        },
+        data: page.messages.iter().map(MessageDto::from).collect(),
+        notice: page.notice,
+    }))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<String>,
+    JsonBody(_): JsonBody<Empty>,
+) -> Result<HttpResponse, ApiError> {
+    let id = message_path(&path)?;
+    let view = state.chat.get_message(caller, id).await?;
+    Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
+}

@@ -1,0 +1,129 @@
+//! The JSON wire shapes of the contract: ids as decimal strings (C2),
+//! RFC3339 millisecond UTC times (C3), camelCase, every field present.
+//! Request DTOs reject unknown fields; response DTOs are built from domain views.
+
+mod conversation;
+mod cursor;
+mod events;
+mod message;
+
+pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
+pub use cursor::{decode_cursor, encode_cursor};
+pub use events::JsonEventEncoder;
+pub use message::MessageDto;
+
+use std::fmt;
+
+use chat_domain::Timestamp;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+/// Parses a decimal int64 as C2 renders ids: digits with an optional minus,
+/// nothing else.
+pub fn parse_decimal_id(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// An id on the wire: a JSON string holding a decimal int64. A JSON number is
+/// refused (validation_failed), as the contract says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireId(pub i64);
+
+impl Serialize for WireId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = WireId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id as a string of decimal digits")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<WireId, E> {
+                parse_decimal_id(text)
+                    .map(WireId)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(text), &self))
+            }
+        }
+        deserializer.deserialize_str(IdVisitor)
+    }
+}
+
+const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// A time on the wire: `2026-11-22T10:15:30.123Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireTime(pub Timestamp);
+
+impl Serialize for WireTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self
+            .0
+            .datetime()
+            .format(RFC3339_MILLIS)
+            .map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .map(|at| WireTime(Timestamp::from_datetime(at)))
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &"an RFC3339 time"))
+    }
+}
+
+/// Renders an optional time.
+pub(crate) fn wire_time(at: Option<Timestamp>) -> Option<WireTime> {
+    at.map(WireTime)
+}
+
+/// Stored metadata (JSON text) embedded as it is.
+pub(crate) fn raw_json(text: Option<&str>) -> Option<Box<serde_json::value::RawValue>> {
+    text.and_then(|t| serde_json::value::RawValue::from_string(t.to_owned()).ok())
+}
+
+/// `{ "message": "..." }`, the answer of operations that return no resource.
+#[derive(Serialize)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_strict_decimal_strings() {
+        assert_eq!(parse_decimal_id("42"), Some(42));
+        assert_eq!(parse_decimal_id("-7"), Some(-7));
+        for bad in ["", "-", "+1", " 1", "1.0", "0x10", "99999999999999999999"] {
+            assert_eq!(parse_decimal_id(bad), None, "{bad:?}");
+        }
+        assert!(serde_json::from_str::<WireId>("42").is_err());
+        assert_eq!(
+            serde_json::from_str::<WireId>("\"42\"").ok(),
+            Some(WireId(42))
+        );
+    }
+
+    #[test]
+    fn times_have_milliseconds_and_z() {
+        let at = Timestamp::from_unix_millis(1_795_342_530_123).map(WireTime);
+        let text = serde_json::to_string(&at).unwrap_or_default();
+        assert_eq!(text, "\"2026-11-22T10:15:30.123Z\"");
+    }
+}

@@ -1,0 +1,600 @@
+//! The store: one mutex over plain maps. Every port method takes the lock once,
+//! so each one is atomic, like a Postgres transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chat_domain::conversation::{
+    Access, Conversation, ConversationListQuery, ConversationView, HistoryMode, Membership,
+    MembershipView, NewConversation, NotifyLevel, ReadCursorUpdate, Role, Visibility,
+};
+use chat_domain::events::{Audience, EventsFor, OutboxEvent};
+use chat_domain::message::{Message, MessagePreview, MessageRange, MessageView, QuotedMessage};
+use chat_domain::ports::{
+    ConversationRepository, Created, HealthCheck, MessageRepository, SentMessage, UserRepository,
+};
+use chat_domain::user::User;
+use chat_domain::{ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
+
+/// Every repository port, in memory.
+#[derive(Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    conversations: HashMap<ConversationId, Conversation>,
+    direct_keys: HashMap<(OrgId, String), ConversationId>,
+    /// Keyed by conversation then user, so one conversation's members are a range.
+    members: BTreeMap<(ConversationId, UserId), Membership>,
+    messages: HashMap<MessageId, Message>,
+    /// Each conversation's messages by `seq`.
+    timelines: HashMap<ConversationId, BTreeMap<i64, MessageId>>,
+    client_msg_ids: HashMap<(ConversationId, UserId, String), MessageId>,
+    /// Written events, with `Audience::Members` resolved to the member list.
+    outbox: Vec<OutboxEvent>,
+    last_conversation_id: i64,
+    last_message_id: i64,
+}
+
+/// How many members a sidebar shows besides the viewer.
+const OTHER_MEMBERS_SHOWN: usize = 5;
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event written so far, in write order: the in-memory outbox.
+    pub fn outbox(&self) -> Vec<OutboxEvent> {
+        self.lock().outbox.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave half a change behind
+        // (every method validates before it writes), so a poisoned lock is
+        // still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn membership(&self, conversation: ConversationId, user: UserId) -> Option<&Membership> {
+        self.members.get(&(conversation, user))
+    }
+
+    fn members_of(&self, conversation: ConversationId) -> impl Iterator<Item = &Membership> {
+        self.members
+            .range((conversation, UserId::new(i64::MIN))..=(conversation, UserId::new(i64::MAX)))
+            .map(|(_, m)| m)
+    }
+
+    fn add_member(
+        &mut self,
+        conversation: &Conversation,
+        user: UserId,
+        role: Role,
+        now: Timestamp,
+        late: bool,
+    ) {
+        let history_from_seq = if late && conversation.history_mode == HistoryMode::SinceJoin {
+            conversation.last_seq
+        } else {
+            0
+        };
+        self.members.insert(
+            (conversation.id, user),
+            Membership {
+                conversation_id: conversation.id,
+                user_id: user,
+                role,
+                joined_at: now,
+                history_from_seq,
+                last_read_seq: 0,
+                last_read_message_id: None,
+                starred: false,
+                mute_until: None,
+                notify_level: NotifyLevel::All,
+                hidden: false,
+            },
+        );
+    }
+
+    fn write_events(&mut self, events: Vec<OutboxEvent>) {
+        for mut event in events {
+            if event.audience == Audience::Members {
+                let users = self
+                    .members_of(event.conversation_id)
+                    .map(|m| m.user_id)
+                    .collect();
+                event.audience = Audience::Users(users);
+            }
+            self.outbox.push(event);
+        }
+    }
+
+    fn user(&self, id: UserId) -> Result<User, ChatError> {
+        self.users.get(&id).cloned().ok_or_else(|| {
+            ChatError::Unexpected(anyhow::anyhow!("user {id} is not in the directory"))
+        })
+    }
+
+    fn timeline(&self, conversation: ConversationId) -> impl DoubleEndedIterator<Item = &Message> {
+        self.timelines
+            .get(&conversation)
+            .into_iter()
+            .flat_map(|t| t.values())
+            .filter_map(|id| self.messages.get(id))
+    }
+
+    /// Unread and mention counts per the contract: top-level, not deleted,
+    /// not the member's own, past the cursor and the history floor.
+    fn unread_counts(&self, membership: &Membership) -> (i64, i64) {
+        let floor = membership.last_read_seq.max(membership.history_from_seq);
+        let mut unread = 0;
+        let mut mentions = 0;
+        for m in self.timeline(membership.conversation_id).rev() {
+            if m.seq <= floor {
+                break;
+            }
+            if m.is_top_level() && !m.is_deleted() && m.sender_id != membership.user_id {
+                unread += 1;
+                if m.mention_everyone || m.mentions.contains(&membership.user_id) {
+                    mentions += 1;
+                }
+            }
+        }
+        (unread, mentions)
+    }
+
+    fn membership_view(&self, membership: &Membership) -> MembershipView {
+        let (unread_count, mention_count) = self.unread_counts(membership);
+        MembershipView {
+            membership: membership.clone(),
+            unread_count,
+            mention_count,
+        }
+    }
+
+    fn conversation_view(
+        &self,
+        conversation: &Conversation,
+        viewer: &Membership,
+    ) -> Result<ConversationView, ChatError> {
+        let last_message = self
+            .timeline(conversation.id)
+            .rev()
+            .find(|m| m.is_top_level())
+            .filter(|m| viewer.sees_seq(m.seq))
+            .map(|m| self.preview(m))
+            .transpose()?;
+        let other_members =
+            if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
+                Vec::new()
+            } else {
+                let mut others: Vec<&Membership> = self
+                    .members_of(conversation.id)
+                    .filter(|m| m.user_id != viewer.user_id)
+                    .collect();
+                others.sort_by_key(|m| (m.joined_at, m.user_id));
+                others
+                    .into_iter()
+                    .take(OTHER_MEMBERS_SHOWN)
+                    .map(|m| self.user(m.user_id))
+                    .collect::<Result<_, _>>()?
+            };
+        Ok(ConversationView {
+            conversation: conversation.clone(),
+            last_message,
+            other_members,
+            membership: Some(self.membership_view(viewer)),
+        })
+    }
+
+    fn preview(&self, message: &Message) -> Result<MessagePreview, ChatError> {
+        Ok(MessagePreview {
+            id: message.id,
+            seq: message.seq,
+            sender: self.user(message.sender_id)?,
+            content: if message.is_deleted() {
+                String::new()
+            } else {
+                message.content.clone()
+            },
+            created_at: message.created_at,
+            deleted_at: message.deleted_at,
+        })
+    }
+
+    fn message_view(&self, message: &Message) -> Result<MessageView, ChatError> {
+        let quoted = match message
+            .quoted_message_id
+            .and_then(|id| self.messages.get(&id))
+        {
+            Some(q) => Some(QuotedMessage {
+                id: q.id,
+                sender: self.user(q.sender_id)?,
+                content: if q.is_deleted() {
+                    String::new()
+                } else {
+                    q.content.clone()
+                },
+                deleted: q.is_deleted(),
+            }),
+            None => None,
+        };
+        Ok(MessageView::fresh(
+            message.clone(),
+            self.user(message.sender_id)?,
+            quoted,
+        ))
+    }
+}
+
+#[async_trait]
+impl UserRepository for InMemoryStore {
+    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError> {
+        let mut state = self.lock();
+        let is_new = !state.users.contains_key(&user.id);
+        let (id, org) = (user.id, user.org_id);
+        state.users.insert(user.id, user);
+        if is_new {
+            let org_channels: Vec<Conversation> = state
+                .conversations
+                .values()
+                .filter(|c| c.org_id == org && c.visibility == Visibility::Org)
+                .cloned()
+                .collect();
+            for channel in org_channels {
+                state.add_member(&channel, id, Role::Member, now, true);
+                if let Some(c) = state.conversations.get_mut(&channel.id) {
+                    c.member_count += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_in_org(&self, org: OrgId, ids: &[UserId]) -> Result<Vec<User>, ChatError> {
+        let state = self.lock();
+        let mut found: Vec<User> = ids
+            .iter()
+            .filter_map(|id| state.users.get(id))
+            .filter(|u| u.org_id == org)
+            .cloned()
+            .collect();
+        found.sort_by_key(|u| u.id);
+        found.dedup_by_key(|u| u.id);
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl ConversationRepository for InMemoryStore {
+    async fn create(
+        &self,
+        new: NewConversation,
+        events: EventsFor<Conversation>,
+    ) -> Result<Created<Conversation>, ChatError> {
+        let mut state = self.lock();
+        let direct_key = new.direct_pair.map(|p| (new.org_id, p.key()));
+        if let Some(key) = &direct_key {
+            if let Some(existing) = state
+                .direct_keys
+                .get(key)
+                .and_then(|id| state.conversations.get(id))
+            {
+                return Ok(Created {
+                    value: existing.clone(),
+                    is_new: false,
+                });
+            }
+        }
+        state.last_conversation_id += 1;
+        let mut conversation = Conversation {
+            id: ConversationId::new(state.last_conversation_id),
+            org_id: new.org_id,
+            kind: new.kind,
+            visibility: new.visibility,
+            history_mode: new.history_mode,
+            posting_policy: new.posting_policy,
+            name: new.name,
+            description: new.description,
+            avatar_file_id: None,
+            metadata: new.metadata,
+            created_by: new.created_by,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+            archived_at: None,
+            last_message_at: None,
+            last_seq: 0,
+            member_count: 0,
+        };
+        let mut member_ids = vec![new.created_by];
+        member_ids.extend(new.member_ids.iter().copied());
+        if new.visibility == Visibility::Org {
+            let mut org_users: Vec<UserId> = state
+                .users
+                .values()
+                .filter(|u| u.org_id == new.org_id && u.id != new.created_by)
+                .map(|u| u.id)
+                .collect();
+            org_users.sort();
+            member_ids.extend(org_users);
+        }
+        for (i, user) in member_ids.iter().enumerate() {
+            let role = if i == 0 { Role::Owner } else { Role::Member };
+            state.add_member(&conversation, *user, role, new.created_at, false);
+        }
+        conversation.member_count = i64::try_from(member_ids.len()).unwrap_or(i64::MAX);
+        state
+            .conversations
+            .insert(conversation.id, conversation.clone());
+        if let Some(key) = direct_key {
+            state.direct_keys.insert(key, conversation.id);
+        }
+        let written = events(&conversation);
+        state.write_events(written);
+        Ok(Created {
+            value: conversation,
+            is_new: true,
+        })
+    }
+
+    async fn access(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<Access>, ChatError> {
+        let state = self.lock();
+        let access = state
+            .conversations
+            .get(&id)
+            .zip(state.membership(id, viewer));
+        Ok(access.map(|(c, m)| Access {
+            conversation: c.clone(),
+            membership: m.clone(),
+        }))
+    }
+
+    async fn view(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<ConversationView>, ChatError> {
+        let state = self.lock();
+        match state
+            .conversations
+            .get(&id)
+            .zip(state.membership(id, viewer))
+        {
+            Some((c, m)) => state.conversation_view(c, m).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn member_ids_among(
+        &self,
+        id: ConversationId,
+        ids: &[UserId],
+    ) -> Result<Vec<UserId>, ChatError> {
+        let state = self.lock();
+        let mut found: Vec<UserId> = ids
+            .iter()
+            .copied()
+            .filter(|u| state.membership(id, *u).is_some())
+            .collect();
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn list(&self, query: ConversationListQuery) -> Result<Vec<ConversationView>, ChatError> {
+        let state = self.lock();
+        let mut rows: Vec<(&Conversation, &Membership)> = state
+            .members
+            .values()
+            .filter(|m| m.user_id == query.viewer)
+            .filter(|m| query.include_hidden || !m.hidden)
+            .filter(|m| query.starred.is_none_or(|s| m.starred == s))
+            .filter_map(|m| state.conversations.get(&m.conversation_id).map(|c| (c, m)))
+            .filter(|(c, _)| c.is_archived() == query.archived)
+            .filter(|(c, _)| query.kinds.is_empty() || query.kinds.contains(&c.kind))
+            .filter(|(c, _)| {
+                query
+                    .after
+                    .is_none_or(|after| (c.activity_at(), c.id) < (after.activity_at, after.id))
+            })
+            .collect();
+        rows.sort_by(|(a, _), (b, _)| (b.activity_at(), b.id).cmp(&(a.activity_at(), a.id)));
+        rows.into_iter()
+            .take(query.limit)
+            .map(|(c, m)| state.conversation_view(c, m))
+            .collect()
+    }
+
+    async fn move_read_cursor(
+        &self,
+        update: ReadCursorUpdate,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        let mut state = self.lock();
+        let key = (update.conversation_id, update.user_id);
+        let membership = state
+            .members
+            .get_mut(&key)
+            .ok_or(ChatError::NotFound("conversation"))?;
+        if !update.forward_only || update.seq > membership.last_read_seq {
+            membership.last_read_seq = update.seq;
+            membership.last_read_message_id = update.message_id;
+        }
+        let membership = membership.clone();
+        let view = state.membership_view(&membership);
+        let written = events(&view);
+        state.write_events(written);
+        Ok(view)
+    }
+}
+
+#[async_trait]
+impl MessageRepository for InMemoryStore {
+    async fn insert(
+        &self,
+        new: chat_domain::message::NewMessage,
+        events: EventsFor<SentMessage>,
+    ) -> Result<Created<SentMessage>, ChatError> {
+        let mut state = self.lock();
+        if let Some(client_id) = &new.client_msg_id {
+            let key = (
+                new.conversation_id,
+                new.sender_id,
+                client_id.as_str().to_owned(),
+            );
+            if let Some(existing) = state
+                .client_msg_ids
+                .get(&key)
+                .and_then(|id| state.messages.get(id))
+            {
+                let message = state.message_view(existing)?;
+                return Ok(Created {
+                    value: SentMessage {
+                        message,
+                        parent: None,
+                    },
+                    is_new: false,
+                });
+            }
+        }
+        let conversation = state
+            .conversations
+            .get_mut(&new.conversation_id)
+            .ok_or(ChatError::NotFound("conversation"))?;
+        conversation.last_seq += 1;
+        let seq = conversation.last_seq;
+        if new.parent_id.is_none() {
+            conversation.last_message_at = Some(new.created_at);
+        }
+        state.last_message_id += 1;
+        let message = Message {
+            id: MessageId::new(state.last_message_id),
+            conversation_id: new.conversation_id,
+            seq,
+            sender_id: new.sender_id,
+            content: new.content.as_str().to_owned(),
+            gif: new.gif,
+            mentions: new.mentions,
+            mention_everyone: new.mention_everyone,
+            parent_id: new.parent_id,
+            thread_reply_count: 0,
+            last_reply_at: None,
+            quoted_message_id: new.quoted_message_id,
+            metadata: new.metadata,
+            client_msg_id: new.client_msg_id.map(|c| c.as_str().to_owned()),
+            edited_at: None,
+            deleted_at: None,
+            created_at: new.created_at,
+        };
+        if let Some(parent) = message.parent_id.and_then(|id| state.messages.get_mut(&id)) {
+            parent.thread_reply_count += 1;
+            parent.last_reply_at = Some(message.created_at);
+        }
+        for user in std::iter::once(&message.sender_id).chain(&message.mentions) {
+            if let Some(m) = state.members.get_mut(&(message.conversation_id, *user)) {
+                m.hidden = false;
+            }
+        }
+        if let Some(client_id) = &message.client_msg_id {
+            state.client_msg_ids.insert(
+                (
+                    message.conversation_id,
+                    message.sender_id,
+                    client_id.clone(),
+                ),
+                message.id,
+            );
+        }
+        state
+            .timelines
+            .entry(message.conversation_id)
+            .or_default()
+            .insert(message.seq, message.id);
+        state.messages.insert(message.id, message.clone());
+
+        let parent = match message.parent_id.and_then(|id| state.messages.get(&id)) {
+            Some(p) => Some(state.message_view(p)?),
+            None => None,
+        };
+        let sent = SentMessage {
+            message: state.message_view(&message)?,
+            parent,
+        };
+        let written = events(&sent);
+        state.write_events(written);
+        Ok(Created {
+            value: sent,
+            is_new: true,
+        })
+    }
+
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, ChatError> {
+        Ok(self.lock().messages.get(&id).cloned())
+    }
+
+    async fn view(&self, id: MessageId, _viewer: UserId) -> Result<Option<MessageView>, ChatError> {
+        let state = self.lock();
+        state
+            .messages
+            .get(&id)
+            .map(|m| state.message_view(m))
+            .transpose()
+    }
+
+    async fn range(
+        &self,
+        range: MessageRange,
+        _viewer: UserId,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        let state = self.lock();
+        let lower = range
+            .after_seq
+            .unwrap_or(i64::MIN)
+            .max(range.visible_after_seq);
+        let upper = range.before_seq.unwrap_or(i64::MAX);
+        let matches = |m: &&Message| {
+            m.seq > lower
+                && m.seq < upper
+                && m.parent_id == range.parent_id
+                && range
+                    .has_replies
+                    .is_none_or(|wanted| (m.thread_reply_count > 0) == wanted)
+        };
+        if lower.saturating_add(1) >= upper {
+            return Ok(Vec::new());
+        }
+        let window = state
+            .timelines
+            .get(&range.conversation_id)
+            .into_iter()
+            .flat_map(|t| t.range(lower.saturating_add(1)..upper))
+            .filter_map(|(_, id)| state.messages.get(id));
+        let picked: Vec<&Message> = if range.newest_first {
+            window.rev().filter(matches).take(range.limit).collect()
+        } else {
+            window.filter(matches).take(range.limit).collect()
+        };
+        picked.into_iter().map(|m| state.message_view(m)).collect()
+    }
+}
+
+#[async_trait]
+impl HealthCheck for InMemoryStore {
+    async fn ping(&self) -> Result<(), ChatError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,379 @@
+//! Conversations, memberships and read cursors.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chat_domain::conversation::{
+    Access, Conversation, ConversationKind, ConversationListQuery, ConversationView,
+    MembershipView, NewConversation, ReadCursorUpdate, Visibility,
+};
+use chat_domain::events::EventsFor;
+use chat_domain::message::MessagePreview;
+use chat_domain::ports::{ConversationRepository, Created};
+use chat_domain::user::User;
+use chat_domain::{ChatError, ConversationId, UserId};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult};
+use crate::outbox::write_events;
+use crate::rows::{
+    AccessRow, CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow,
+    MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, MESSAGE_JOINS, MemberUserRow, MessageRow, USER_COLUMNS,
+};
+use crate::users::lock_org_membership;
+
+/// How many members a sidebar shows besides the viewer.
+const OTHER_MEMBERS_SHOWN: i64 = 5;
+
+/// `FROM`/`JOIN` and unread figures of a conversation view, for a member `m`.
+/// Unread: top-level, not deleted, not the member's own, past the cursor and
+/// the history floor; walks `messages_top_level_idx` from the cursor on.
+fn view_select() -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS}, \
+           unread.unread_count, unread.mention_count \
+         FROM conversation_members m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         CROSS JOIN LATERAL ( \
+           SELECT count(*) AS unread_count, \
+                  count(*) FILTER (WHERE x.mention_everyone OR m.user_id = ANY(x.mentions)) AS mention_count \
+           FROM messages x \
+           WHERE x.conversation_id = m.conversation_id AND x.parent_id IS NULL \
+             AND x.seq > GREATEST(m.last_read_seq, m.history_from_seq) \
+             AND x.deleted_at IS NULL AND x.sender_id <> m.user_id) unread"
+    )
+}
+
+impl PgStore {
+    /// Adds last messages and other members to view rows, two queries for
+    /// the whole page.
+    async fn decorate(
+        conn: &mut AsyncPgConnection,
+        viewer: UserId,
+        rows: Vec<ConversationViewRow>,
+    ) -> StoreResult<Vec<ConversationView>> {
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            let membership = row.membership.into_domain()?;
+            views.push(ConversationView {
+                conversation: row.conversation.into_domain()?,
+                last_message: None,
+                other_members: Vec::new(),
+                membership: Some(MembershipView {
+                    membership,
+                    unread_count: row.unread_count,
+                    mention_count: row.mention_count,
+                }),
+            });
+        }
+        if views.is_empty() {
+            return Ok(views);
+        }
+        let ids: Vec<i64> = views.iter().map(|v| v.conversation.id.get()).collect();
+        let mut last_messages = last_messages(conn, &ids).await?;
+        let small: Vec<i64> = views
+            .iter()
+            .filter(|v| v.conversation.kind != ConversationKind::Channel)
+            .map(|v| v.conversation.id.get())
+            .collect();
+        let mut others = other_members(conn, &small, viewer).await?;
+        for view in &mut views {
+            let id = view.conversation.id;
+            let floor = view
+                .membership
+                .as_ref()
+                .map_or(0, |m| m.membership.history_from_seq);
+            view.last_message = last_messages.remove(&id).filter(|p| p.seq > floor);
+            view.other_members = others.remove(&id).unwrap_or_default();
+        }
+        Ok(views)
+    }
+}
+
+async fn last_messages(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> StoreResult<HashMap<ConversationId, MessagePreview>> {
+    let rows: Vec<MessageRow> = diesel::sql_query(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM unnest($1::bigint[]) AS cid(id) \
+         CROSS JOIN LATERAL (SELECT * FROM messages \
+           WHERE conversation_id = cid.id AND parent_id IS NULL ORDER BY seq DESC LIMIT 1) x \
+         {MESSAGE_JOINS}"
+    ))
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.conversation_id(), row.into_preview()))
+        .collect())
+}
+
+async fn other_members(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    viewer: UserId,
+) -> StoreResult<HashMap<ConversationId, Vec<User>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<MemberUserRow> = diesel::sql_query(format!(
+        "SELECT cid.id AS for_conversation, {USER_COLUMNS} FROM unnest($1::bigint[]) AS cid(id) \
+         CROSS JOIN LATERAL (SELECT cm.user_id, cm.joined_at FROM conversation_members cm \
+           WHERE cm.conversation_id = cid.id AND cm.user_id <> $2 \
+           ORDER BY cm.joined_at, cm.user_id LIMIT $3) o \
+         JOIN users u ON u.id = o.user_id \
+         ORDER BY cid.id, o.joined_at, o.user_id"
+    ))
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<BigInt, _>(viewer.get())
+    .bind::<BigInt, _>(OTHER_MEMBERS_SHOWN)
+    .load(conn)
+    .await?;
+    let mut by_conversation: HashMap<ConversationId, Vec<User>> = HashMap::new();
+    for row in rows {
+        by_conversation
+            .entry(ConversationId::new(row.for_conversation))
+            .or_default()
+            .push(row.user.into_domain());
+    }
+    Ok(by_conversation)
+}
+
+#[async_trait]
+impl ConversationRepository for PgStore {
+    async fn create(
+        &self,
+        new: NewConversation,
+        events: EventsFor<Conversation>,
+    ) -> Result<Created<Conversation>, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Created<Conversation>> {
+            let direct_key = new.direct_pair.map(|p| p.key());
+            let inserted: Option<ConversationRow> = diesel::sql_query(format!(
+                "INSERT INTO conversations AS c (org_id, kind, visibility, history_mode, posting_policy, \
+                   name, description, metadata, direct_key, created_by, created_at, updated_at, activity_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $11, $11) \
+                 ON CONFLICT ON CONSTRAINT conversations_direct_key_key DO NOTHING \
+                 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind::<BigInt, _>(new.org_id.get())
+            .bind::<Text, _>(new.kind.as_str())
+            .bind::<Text, _>(new.visibility.as_str())
+            .bind::<Text, _>(new.history_mode.as_str())
+            .bind::<Text, _>(new.posting_policy.as_str())
+            .bind::<Nullable<Text>, _>(new.name.as_deref())
+            .bind::<Nullable<Text>, _>(new.description.as_deref())
+            .bind::<Nullable<Text>, _>(new.metadata.as_deref())
+            .bind::<Nullable<Text>, _>(direct_key.as_deref())
+            .bind::<BigInt, _>(new.created_by.get())
+            .bind::<Timestamptz, _>(new.created_at.datetime())
+            .get_result(conn)
+            .await
+            .map(Some)
+            .or_else(|e| if e == diesel::result::Error::NotFound { Ok(None) } else { Err(e) })?;
+            let Some(inserted) = inserted else {
+                // The pair already has a DM: return it, unchanged.
+                let existing: ConversationRow = diesel::sql_query(format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.org_id = $1 AND c.direct_key = $2"
+                ))
+                .bind::<BigInt, _>(new.org_id.get())
+                .bind::<Nullable<Text>, _>(direct_key.as_deref())
+                .get_result(conn)
+                .await?;
+                return Ok(Created { value: existing.into_domain()?, is_new: false });
+            };
+            let id = inserted.into_domain()?.id;
+
+            let member_count: IdRow = if new.visibility == Visibility::Org {
+                lock_org_membership(conn, new.org_id).await?;
+                diesel::sql_query(
+                    "WITH added AS ( \
+                       INSERT INTO conversation_members (conversation_id, user_id, role, joined_at) \
+                       SELECT $1, u.id, CASE WHEN u.id = $3 THEN 'owner' ELSE 'member' END, $4 \
+                       FROM users u WHERE u.org_id = $2 RETURNING 1) \
+                     SELECT count(*) AS id FROM added",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(new.org_id.get())
+                .bind::<BigInt, _>(new.created_by.get())
+                .bind::<Timestamptz, _>(new.created_at.datetime())
+                .get_result(conn)
+                .await?
+            } else {
+                let members: Vec<i64> = new.member_ids.iter().map(|u| u.get()).collect();
+                diesel::sql_query(
+                    "WITH added AS ( \
+                       INSERT INTO conversation_members (conversation_id, user_id, role, joined_at) \
+                       SELECT $1, $2, 'owner', $4 \
+                       UNION ALL SELECT $1, member, 'member', $4 FROM unnest($3::bigint[]) AS member \
+                       RETURNING 1) \
+                     SELECT count(*) AS id FROM added",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(new.created_by.get())
+                .bind::<Array<BigInt>, _>(members)
+                .bind::<Timestamptz, _>(new.created_at.datetime())
+                .get_result(conn)
+                .await?
+            };
+            let conversation: ConversationRow = diesel::sql_query(format!(
+                "UPDATE conversations c SET member_count = $2 WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind::<BigInt, _>(id.get())
+            .bind::<BigInt, _>(member_count.id)
+            .get_result(conn)
+            .await?;
+            let conversation = conversation.into_domain()?;
+            write_events(conn, encoder.as_ref(), partitions, events(&conversation)).await?;
+            Ok(Created { value: conversation, is_new: true })
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    async fn access(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<Access>, ChatError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<AccessRow> = diesel::sql_query(format!(
+            "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM conversations c \
+             JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
+             WHERE c.id = $1"
+        ))
+        .bind::<BigInt, _>(id.get())
+        .bind::<BigInt, _>(viewer.get())
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        rows.into_iter()
+            .next()
+            .map(|row| {
+                Ok(Access {
+                    conversation: row.conversation.into_domain()?,
+                    membership: row.membership.into_domain()?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn view(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<Option<ConversationView>, ChatError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+            "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
+            view_select()
+        ))
+        .bind::<BigInt, _>(id.get())
+        .bind::<BigInt, _>(viewer.get())
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let views = Self::decorate(&mut conn, viewer, rows)
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(views.into_iter().next())
+    }
+
+    async fn member_ids_among(
+        &self,
+        id: ConversationId,
+        ids: &[UserId],
+    ) -> Result<Vec<UserId>, ChatError> {
+        let mut conn = self.conn().await?;
+        let raw: Vec<i64> = ids.iter().map(|u| u.get()).collect();
+        let rows: Vec<IdRow> = diesel::sql_query(
+            "SELECT user_id AS id FROM conversation_members \
+             WHERE conversation_id = $1 AND user_id = ANY($2) ORDER BY user_id",
+        )
+        .bind::<BigInt, _>(id.get())
+        .bind::<Array<BigInt>, _>(raw)
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(rows.into_iter().map(|r| UserId::new(r.id)).collect())
+    }
+
+    async fn list(&self, query: ConversationListQuery) -> Result<Vec<ConversationView>, ChatError> {
+        let mut conn = self.conn().await?;
+        let kinds: Vec<&str> = query.kinds.iter().map(|k| k.as_str()).collect();
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+            "{} WHERE m.user_id = $1 \
+               AND (cardinality($2::text[]) = 0 OR c.kind = ANY($2)) \
+               AND ($3::boolean IS NULL OR m.starred = $3) \
+               AND (c.archived_at IS NOT NULL) = $4 \
+               AND ($5 OR NOT m.hidden) \
+               AND ($6::timestamptz IS NULL OR (c.activity_at, c.id) < ($6, $7)) \
+             ORDER BY c.activity_at DESC, c.id DESC LIMIT $8",
+            view_select()
+        ))
+        .bind::<BigInt, _>(query.viewer.get())
+        .bind::<Array<Text>, _>(kinds)
+        .bind::<Nullable<Bool>, _>(query.starred)
+        .bind::<Bool, _>(query.archived)
+        .bind::<Bool, _>(query.include_hidden)
+        .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.activity_at.datetime()))
+        .bind::<BigInt, _>(query.after.map_or(0, |a| a.id.get()))
+        .bind::<BigInt, _>(limit)
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Self::decorate(&mut conn, query.viewer, rows)
+            .await
+            .map_err(StoreError::into_chat)
+    }
+
+    async fn move_read_cursor(
+        &self,
+        update: ReadCursorUpdate,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<MembershipView> {
+            diesel::sql_query(
+                "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4 \
+                 WHERE conversation_id = $1 AND user_id = $2 AND (NOT $5 OR last_read_seq < $3)",
+            )
+            .bind::<BigInt, _>(update.conversation_id.get())
+            .bind::<BigInt, _>(update.user_id.get())
+            .bind::<BigInt, _>(update.seq)
+            .bind::<Nullable<BigInt>, _>(update.message_id.map(|m| m.get()))
+            .bind::<Bool, _>(update.forward_only)
+            .execute(conn)
+            .await?;
+            let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+                "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
+                view_select()
+            ))
+            .bind::<BigInt, _>(update.conversation_id.get())
+            .bind::<BigInt, _>(update.user_id.get())
+            .load(conn)
+            .await?;
+            let row = rows
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+            let view = MembershipView {
+                membership: row.membership.into_domain()?,
+                unread_count: row.unread_count,
+                mention_count: row.mention_count,
+            };
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            Ok(view)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+}

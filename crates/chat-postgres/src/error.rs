@@ -1,0 +1,57 @@
+//! Turning diesel's errors into the domain's. Nothing outside this crate sees
+//! a `diesel::result::Error`.
+
+use chat_domain::ChatError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// An error inside a transaction: the database's, or a domain refusal that
+/// rolls the transaction back.
+#[derive(Debug)]
+pub(crate) enum StoreError {
+    Db(DieselError),
+    Chat(ChatError),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        Self::Db(error)
+    }
+}
+
+impl From<ChatError> for StoreError {
+    fn from(error: ChatError) -> Self {
+        Self::Chat(error)
+    }
+}
+
+impl StoreError {
+    /// The domain's view: lost connections are `Unavailable` (safe to retry),
+    /// everything else unexpected.
+    pub(crate) fn into_chat(self) -> ChatError {
+        match self {
+            Self::Chat(error) => error,
+            Self::Db(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info)) => {
+                ChatError::Unavailable(anyhow::anyhow!(
+                    "database connection closed: {}",
+                    info.message()
+                ))
+            }
+            Self::Db(DieselError::BrokenTransactionManager) => {
+                ChatError::Unavailable(anyhow::anyhow!("database transaction broke"))
+            }
+            Self::Db(error) => ChatError::Unexpected(anyhow::Error::new(error)),
+        }
+    }
+
+    /// Whether this is a unique violation of the named constraint.
+    pub(crate) fn is_unique_violation(&self, constraint: &str) -> bool {
+        matches!(
+            self,
+            Self::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some(constraint)
+        )
+    }
+}
+
+/// Shorthand for results inside the adapter.
+pub(crate) type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,93 @@
+//! PostgreSQL adapters for the chat domain's repository ports, on diesel and
+//! diesel-async with a deadpool pool.
+//!
+//! This is the only crate that knows SQL. Every port method is one
+//! transaction; the realtime events a change causes are written to
+//! `chat_outbox` inside it (see [`outbox`]).
+
+mod conversations;
+mod error;
+mod messages;
+mod migrate;
+mod outbox;
+mod rows;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_domain::ChatError;
+use chat_domain::events::EventEncoder;
+use chat_domain::ports::HealthCheck;
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+
+pub use migrate::run_migrations;
+
+use error::StoreError;
+
+/// How to reach the database and shape the outbox.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    pub database_url: String,
+    pub max_connections: usize,
+    /// How long a request waits for a pooled connection before `unavailable`.
+    pub acquire_timeout: Duration,
+    /// Outbox partitions; must match Centrifugo's consumer when it drains the
+    /// table. A conversation's events always go to the same partition.
+    pub outbox_partitions: i32,
+}
+
+/// Every repository port, on PostgreSQL.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+    encoder: Arc<dyn EventEncoder>,
+    outbox_partitions: i32,
+}
+
+impl PgStore {
+    /// A store over a new pool. Connections open lazily.
+    ///
+    /// # Errors
+    /// When the pool cannot be built from the configuration.
+    pub fn connect(config: &PgConfig, encoder: Arc<dyn EventEncoder>) -> anyhow::Result<Self> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(&config.database_url);
+        let pool = Pool::builder(manager)
+            .max_size(config.max_connections)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(config.acquire_timeout))
+            .create_timeout(Some(config.acquire_timeout))
+            .recycle_timeout(Some(config.acquire_timeout))
+            .build()?;
+        Ok(Self {
+            pool,
+            encoder,
+            outbox_partitions: config.outbox_partitions.max(1),
+        })
+    }
+
+    async fn conn(&self) -> Result<Object<AsyncPgConnection>, ChatError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| ChatError::Unavailable(anyhow::anyhow!("no database connection: {e}")))
+    }
+}
+
+#[async_trait]
+impl HealthCheck for PgStore {
+    async fn ping(&self) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! Messages: the send transaction, lookups and timeline ranges.
+
+use async_trait::async_trait;
+use chat_domain::events::EventsFor;
+use chat_domain::message::{Message, MessageRange, MessageView, NewMessage};
+use chat_domain::ports::{Created, MessageRepository, SentMessage};
+use chat_domain::{ChatError, MessageId, UserId};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult};
+use crate::outbox::write_events;
+use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+
+async fn load_message(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Option<MessageRow>> {
+    let rows: Vec<MessageRow> = diesel::sql_query(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// The id of the message this sender already sent with this client id.
+async fn find_by_client_id(
+    conn: &mut AsyncPgConnection,
+    new: &NewMessage,
+) -> StoreResult<Option<i64>> {
+    let Some(client_id) = &new.client_msg_id else {
+        return Ok(None);
+    };
+    let rows: Vec<IdRow> = diesel::sql_query(
+        "SELECT id FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3",
+    )
+    .bind::<BigInt, _>(new.conversation_id.get())
+    .bind::<BigInt, _>(new.sender_id.get())
+    .bind::<Text, _>(client_id.as_str())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().map(|r| r.id))
+}
+
+impl PgStore {
+    /// The send transaction. Taking the next `seq` locks the conversation row
+    /// until commit, so `seq` is gap-free (a rollback returns it) and in
+    /// commit order.
+    async fn insert_message(
+        &self,
+        conn: &mut AsyncPgConnection,
+        new: &NewMessage,
+        events: EventsFor<SentMessage>,
+    ) -> StoreResult<Created<SentMessage>> {
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Created<SentMessage>> {
+            if let Some(existing) = find_by_client_id(conn, new).await? {
+                return existing_send(conn, existing).await;
+            }
+            let top_level = new.parent_id.is_none();
+            let seq: Vec<IdRow> = diesel::sql_query(
+                "UPDATE conversations SET last_seq = last_seq + 1, \
+                   last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
+                   activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
+                 WHERE id = $1 RETURNING last_seq AS id",
+            )
+            .bind::<BigInt, _>(new.conversation_id.get())
+            .bind::<Bool, _>(top_level)
+            .bind::<Timestamptz, _>(new.created_at.datetime())
+            .load(conn)
+            .await?;
+            let seq = seq
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
+                .id;
+            let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
+            let id: IdRow = diesel::sql_query(
+                "INSERT INTO messages (conversation_id, seq, sender_id, content, gif, mentions, \
+                   mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING id",
+            )
+            .bind::<BigInt, _>(new.conversation_id.get())
+            .bind::<BigInt, _>(seq)
+            .bind::<BigInt, _>(new.sender_id.get())
+            .bind::<Text, _>(new.content.as_str())
+            .bind::<Nullable<Text>, _>(new.gif.as_deref())
+            .bind::<Array<BigInt>, _>(&mentions)
+            .bind::<Bool, _>(new.mention_everyone)
+            .bind::<Nullable<BigInt>, _>(new.parent_id.map(|p| p.get()))
+            .bind::<Nullable<BigInt>, _>(new.quoted_message_id.map(|q| q.get()))
+            .bind::<Nullable<Text>, _>(new.metadata.as_deref())
+            .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str()))
+            .bind::<Timestamptz, _>(new.created_at.datetime())
+            .get_result(conn)
+            .await?;
+            if let Some(parent) = new.parent_id {
+                diesel::sql_query(
+                    "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
+                     WHERE id = $1",
+                )
+                .bind::<BigInt, _>(parent.get())
+                .bind::<Timestamptz, _>(new.created_at.datetime())
+                .execute(conn)
+                .await?;
+            }
+            // Posting, or being mentioned, brings a hidden conversation back.
+            diesel::sql_query(
+                "UPDATE conversation_members SET hidden = false \
+                 WHERE conversation_id = $1 AND hidden AND (user_id = $2 OR user_id = ANY($3))",
+            )
+            .bind::<BigInt, _>(new.conversation_id.get())
+            .bind::<BigInt, _>(new.sender_id.get())
+            .bind::<Array<BigInt>, _>(&mentions)
+            .execute(conn)
+            .await?;
+
+            let message = load_message(conn, id.id)
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+                .into_view();
+            let parent = match new.parent_id {
+                Some(parent) => load_message(conn, parent.get()).await?.map(MessageRow::into_view),
+                None => None,
+            };
+            let sent = SentMessage { message, parent };
+            write_events(conn, encoder.as_ref(), partitions, events(&sent)).await?;
+            Ok(Created { value: sent, is_new: true })
+        })
+        .await
+    }
+}
+
+async fn existing_send(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Created<SentMessage>> {
+    let message = load_message(conn, id)
+        .await?
+        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+        .into_view();
+    Ok(Created {
+        value: SentMessage {
+            message,
+            parent: None,
+        },
+        is_new: false,
+    })
+}
+
+#[async_trait]
+impl MessageRepository for PgStore {
+    async fn insert(
+        &self,
+        new: NewMessage,
+        events: EventsFor<SentMessage>,
+    ) -> Result<Created<SentMessage>, ChatError> {
+        let mut conn = self.conn().await?;
+        match self.insert_message(&mut conn, &new, events).await {
+            // A concurrent retry with the same client id won the race: answer
+            // with its message, as if we had been second all along.
+            Err(e) if e.is_unique_violation("messages_client_msg_id_key") => {
+                let existing = find_by_client_id(&mut conn, &new)
+                    .await
+                    .map_err(StoreError::into_chat)?
+                    .ok_or_else(|| {
+                        ChatError::Unexpected(anyhow::anyhow!("duplicate send vanished"))
+                    })?;
+                existing_send(&mut conn, existing)
+                    .await
+                    .map_err(StoreError::into_chat)
+            }
+            other => other.map_err(StoreError::into_chat),
+        }
+    }
+
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, ChatError> {
+        let mut conn = self.conn().await?;
+        let row = load_message(&mut conn, id.get())
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(row.map(|r| r.message()))
+    }
+
+    async fn view(&self, id: MessageId, _viewer: UserId) -> Result<Option<MessageView>, ChatError> {
+        let mut conn = self.conn().await?;
+        let row = load_message(&mut conn, id.get())
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(row.map(MessageRow::into_view))
+    }
+
+    async fn range(
+        &self,
+        range: MessageRange,
+        _viewer: UserId,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        let mut conn = self.conn().await?;
+        let lower = range
+            .after_seq
+            .unwrap_or(i64::MIN)
+            .max(range.visible_after_seq);
+        let upper = range.before_seq.unwrap_or(i64::MAX);
+        // Two shapes, so each uses its partial index (top level or thread).
+        let thread = if range.parent_id.is_some() {
+            "x.parent_id = $6"
+        } else {
+            "x.parent_id IS NULL AND $6::bigint IS NULL"
+        };
+        let order = if range.newest_first { "DESC" } else { "ASC" };
+        let rows: Vec<MessageRow> = diesel::sql_query(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} \
+             WHERE x.conversation_id = $1 AND x.seq > $2 AND x.seq < $3 \
+               AND ($4::boolean IS NULL OR (x.thread_reply_count > 0) = $4) AND {thread} \
+             ORDER BY x.seq {order} LIMIT $5"
+        ))
+        .bind::<BigInt, _>(range.conversation_id.get())
+        .bind::<BigInt, _>(lower)
+        .bind::<BigInt, _>(upper)
+        .bind::<Nullable<Bool>, _>(range.has_replies)
+        .bind::<BigInt, _>(i64::try_from(range.limit).unwrap_or(i64::MAX))
+        .bind::<Nullable<BigInt>, _>(range.parent_id.map(|p| p.get()))
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(rows.into_iter().map(MessageRow::into_view).collect())
+    }
+}

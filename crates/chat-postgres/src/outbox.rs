@@ -1,0 +1,159 @@
+//! Writing realtime events to `chat_outbox`, inside the change's transaction.
+//!
+//! Rows have the shape Centrifugo's PostgreSQL consumer reads: `method` is a
+//! server API method (`publish` or `broadcast`), `payload` its params with an
+//! `idempotency_key`, `partition` the conversation's partition. Events for a
+//! conversation's channel are written while holding that conversation's row
+//! lock, so their ids are in commit order within the conversation.
+
+use chat_domain::events::{
+    Audience, EventEncoder, OutboxEvent, conversation_channel, personal_channel,
+};
+use chat_domain::{ConversationId, UserId};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::error::StoreResult;
+use crate::rows::IdRow;
+
+/// Channels per `broadcast` row: bounds the size of one publish call.
+const BROADCAST_CHUNK: usize = 1_000;
+
+/// Rows to insert into the outbox, in order.
+#[derive(Default)]
+struct OutboxRows {
+    methods: Vec<String>,
+    payloads: Vec<String>,
+    partitions: Vec<i32>,
+}
+
+impl OutboxRows {
+    fn push(&mut self, method: &str, payload: String, partition: i32) {
+        self.methods.push(method.to_owned());
+        self.payloads.push(payload);
+        self.partitions.push(partition);
+    }
+}
+
+/// Writes `events` as outbox rows.
+pub(crate) async fn write_events(
+    conn: &mut AsyncPgConnection,
+    encoder: &dyn EventEncoder,
+    partitions: i32,
+    events: Vec<OutboxEvent>,
+) -> StoreResult<()> {
+    let mut rows = OutboxRows::default();
+    for event in events {
+        let partition = partition_of(event.conversation_id, partitions);
+        let envelope = encoder.encode(&event);
+        let key = event.id.as_str();
+        match &event.audience {
+            Audience::Conversation => {
+                lock_conversation(conn, event.conversation_id).await?;
+                let channel = conversation_channel(event.conversation_id);
+                rows.push(
+                    "publish",
+                    publish_params(&channel, &envelope, key),
+                    partition,
+                );
+            }
+            Audience::Users(users) => {
+                push_personal(&mut rows, users, &envelope, key, partition);
+            }
+            Audience::Members => {
+                let users = member_ids(conn, event.conversation_id).await?;
+                push_personal(&mut rows, &users, &envelope, key, partition);
+            }
+        }
+    }
+    if rows.methods.is_empty() {
+        return Ok(());
+    }
+    // unnest keeps the array order, so ids follow the events' order.
+    diesel::sql_query(
+        "INSERT INTO chat_outbox (method, payload, partition) \
+         SELECT method, payload::jsonb, partition \
+         FROM unnest($1::text[], $2::text[], $3::int[]) AS r(method, payload, partition)",
+    )
+    .bind::<Array<Text>, _>(rows.methods)
+    .bind::<Array<Text>, _>(rows.payloads)
+    .bind::<Array<Integer>, _>(rows.partitions)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn push_personal(
+    rows: &mut OutboxRows,
+    users: &[UserId],
+    envelope: &str,
+    key: &str,
+    partition: i32,
+) {
+    match users {
+        [] => {}
+        [user] => rows.push(
+            "publish",
+            publish_params(&personal_channel(*user), envelope, key),
+            partition,
+        ),
+        many => {
+            for (i, chunk) in many.chunks(BROADCAST_CHUNK).enumerate() {
+                let channels: Vec<String> = chunk.iter().map(|u| personal_channel(*u)).collect();
+                let chunk_key = format!("{key}/{i}");
+                rows.push(
+                    "broadcast",
+                    broadcast_params(&channels, envelope, &chunk_key),
+                    partition,
+                );
+            }
+        }
+    }
+}
+
+/// The partition of a conversation's events.
+pub(crate) fn partition_of(conversation: ConversationId, partitions: i32) -> i32 {
+    let partition = conversation.get().rem_euclid(i64::from(partitions.max(1)));
+    i32::try_from(partition).unwrap_or(0)
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+fn publish_params(channel: &str, envelope: &str, key: &str) -> String {
+    format!(
+        r#"{{"channel":{},"data":{envelope},"idempotency_key":{}}}"#,
+        json_string(channel),
+        json_string(key)
+    )
+}
+
+fn broadcast_params(channels: &[String], envelope: &str, key: &str) -> String {
+    let channels = serde_json::Value::from(channels.to_vec()).to_string();
+    format!(
+        r#"{{"channels":{channels},"data":{envelope},"idempotency_key":{}}}"#,
+        json_string(key)
+    )
+}
+
+/// Holds the conversation's row lock until commit (a no-op when the change
+/// already holds it), so no later transaction of this conversation can take a
+/// smaller outbox id and commit after us.
+async fn lock_conversation(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<()> {
+    diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(id.get())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn member_ids(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<Vec<UserId>> {
+    let rows: Vec<IdRow> = diesel::sql_query(
+        "SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
+    )
+    .bind::<BigInt, _>(id.get())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| UserId::new(r.id)).collect())
+}

@@ -1,0 +1,377 @@
+//! Row structs for `sql_query` results, and their conversion to domain types.
+//!
+//! Columns are selected with fixed prefixes (`s_` sender, `q_` quoted
+//! message, `m_` membership, `u_` user) so one query can embed several rows.
+
+use chat_domain::conversation::{
+    Conversation, ConversationKind, HistoryMode, Membership, NotifyLevel, PostingPolicy, Role,
+    Visibility,
+};
+use chat_domain::message::{Message, MessagePreview, MessageView, QuotedMessage};
+use chat_domain::user::User;
+use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use time::OffsetDateTime;
+
+/// The conversation columns, for `SELECT {CONVERSATION_COLUMNS} FROM conversations c`.
+pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.org_id, c.kind, c.visibility, \
+    c.history_mode, c.posting_policy, c.name, c.description, c.avatar_file_id, \
+    c.metadata::text AS metadata, c.created_by, c.created_at, c.updated_at, c.archived_at, \
+    c.last_message_at, c.last_seq, c.member_count";
+
+/// The membership columns of `conversation_members m`.
+pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.conversation_id AS m_conversation_id, \
+    m.user_id AS m_user_id, m.role AS m_role, m.joined_at AS m_joined_at, \
+    m.history_from_seq AS m_history_from_seq, m.last_read_seq AS m_last_read_seq, \
+    m.last_read_message_id AS m_last_read_message_id, m.starred AS m_starred, \
+    m.mute_until AS m_mute_until, m.notify_level AS m_notify_level, m.hidden AS m_hidden";
+
+/// The message columns of `messages x`, its sender `s` and quoted message `q`
+/// with its sender `qs`; join them with [`MESSAGE_JOINS`].
+pub(crate) const MESSAGE_COLUMNS: &str = "x.id, x.conversation_id, x.seq, x.sender_id, \
+    x.content, x.gif, x.mentions, x.mention_everyone, x.parent_id, x.thread_reply_count, \
+    x.last_reply_at, x.quoted_message_id, x.metadata::text AS metadata, x.client_msg_id, \
+    x.edited_at, x.deleted_at, x.created_at, \
+    s.org_id AS s_org_id, s.name AS s_name, s.username AS s_username, s.avatar_url AS s_avatar_url, \
+    q.id AS q_id, q.content AS q_content, q.deleted_at AS q_deleted_at, \
+    qs.id AS q_sender_id, qs.org_id AS q_org_id, qs.name AS q_name, \
+    qs.username AS q_username, qs.avatar_url AS q_avatar_url";
+
+/// The joins [`MESSAGE_COLUMNS`] needs, after `FROM messages x`.
+pub(crate) const MESSAGE_JOINS: &str = "JOIN users s ON s.id = x.sender_id \
+    LEFT JOIN messages q ON q.id = x.quoted_message_id \
+    LEFT JOIN users qs ON qs.id = q.sender_id";
+
+/// The user columns of `users u`.
+pub(crate) const USER_COLUMNS: &str = "u.id AS u_id, u.org_id AS u_org_id, u.name AS u_name, \
+    u.username AS u_username, u.avatar_url AS u_avatar_url";
+
+fn corrupt(what: &str, value: &str) -> ChatError {
+    ChatError::Unexpected(anyhow::anyhow!("stored {what} {value:?} is not valid"))
+}
+
+fn ts(at: OffsetDateTime) -> Timestamp {
+    Timestamp::from_datetime(at)
+}
+
+#[derive(QueryableByName)]
+pub(crate) struct ConversationRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    visibility: String,
+    #[diesel(sql_type = Text)]
+    history_mode: String,
+    #[diesel(sql_type = Text)]
+    posting_policy: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    description: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    avatar_file_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    metadata: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    created_by: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: OffsetDateTime,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    archived_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_message_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    member_count: i64,
+}
+
+impl ConversationRow {
+    pub(crate) fn into_domain(self) -> Result<Conversation, ChatError> {
+        Ok(Conversation {
+            id: ConversationId::new(self.id),
+            org_id: OrgId::new(self.org_id),
+            kind: ConversationKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
+            visibility: Visibility::parse(&self.visibility)
+                .ok_or_else(|| corrupt("visibility", &self.visibility))?,
+            history_mode: HistoryMode::parse(&self.history_mode)
+                .ok_or_else(|| corrupt("history mode", &self.history_mode))?,
+            posting_policy: PostingPolicy::parse(&self.posting_policy)
+                .ok_or_else(|| corrupt("posting policy", &self.posting_policy))?,
+            name: self.name,
+            description: self.description,
+            avatar_file_id: self.avatar_file_id.map(AttachmentId::new),
+            metadata: self.metadata,
+            created_by: UserId::new(self.created_by),
+            created_at: ts(self.created_at),
+            updated_at: ts(self.updated_at),
+            archived_at: self.archived_at.map(ts),
+            last_message_at: self.last_message_at.map(ts),
+            last_seq: self.last_seq,
+            member_count: self.member_count,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+pub(crate) struct MembershipRow {
+    #[diesel(sql_type = BigInt)]
+    m_conversation_id: i64,
+    #[diesel(sql_type = BigInt)]
+    m_user_id: i64,
+    #[diesel(sql_type = Text)]
+    m_role: String,
+    #[diesel(sql_type = Timestamptz)]
+    m_joined_at: OffsetDateTime,
+    #[diesel(sql_type = BigInt)]
+    m_history_from_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    m_last_read_seq: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    m_last_read_message_id: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    m_starred: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    m_mute_until: Option<OffsetDateTime>,
+    #[diesel(sql_type = Text)]
+    m_notify_level: String,
+    #[diesel(sql_type = Bool)]
+    m_hidden: bool,
+}
+
+impl MembershipRow {
+    pub(crate) fn into_domain(self) -> Result<Membership, ChatError> {
+        Ok(Membership {
+            conversation_id: ConversationId::new(self.m_conversation_id),
+            user_id: UserId::new(self.m_user_id),
+            role: Role::parse(&self.m_role).ok_or_else(|| corrupt("role", &self.m_role))?,
+            joined_at: ts(self.m_joined_at),
+            history_from_seq: self.m_history_from_seq,
+            last_read_seq: self.m_last_read_seq,
+            last_read_message_id: self.m_last_read_message_id.map(MessageId::new),
+            starred: self.m_starred,
+            mute_until: self.m_mute_until.map(ts),
+            notify_level: NotifyLevel::parse(&self.m_notify_level)
+                .ok_or_else(|| corrupt("notify level", &self.m_notify_level))?,
+            hidden: self.m_hidden,
+        })
+    }
+}
+
+/// A conversation with the viewer's membership.
+#[derive(QueryableByName)]
+pub(crate) struct AccessRow {
+    #[diesel(embed)]
+    pub(crate) conversation: ConversationRow,
+    #[diesel(embed)]
+    pub(crate) membership: MembershipRow,
+}
+
+/// A conversation with the viewer's membership and unread figures.
+#[derive(QueryableByName)]
+pub(crate) struct ConversationViewRow {
+    #[diesel(embed)]
+    pub(crate) conversation: ConversationRow,
+    #[diesel(embed)]
+    pub(crate) membership: MembershipRow,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) mention_count: i64,
+}
+
+#[derive(QueryableByName)]
+pub(crate) struct UserRow {
+    #[diesel(sql_type = BigInt)]
+    u_id: i64,
+    #[diesel(sql_type = BigInt)]
+    u_org_id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    u_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    u_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    u_avatar_url: Option<String>,
+}
+
+impl UserRow {
+    pub(crate) fn into_domain(self) -> User {
+        User {
+            id: UserId::new(self.u_id),
+            org_id: OrgId::new(self.u_org_id),
+            name: self.u_name,
+            username: self.u_username,
+            avatar_url: self.u_avatar_url,
+        }
+    }
+}
+
+/// A user row tagged with the conversation it was selected for.
+#[derive(QueryableByName)]
+pub(crate) struct MemberUserRow {
+    #[diesel(sql_type = BigInt)]
+    pub(crate) for_conversation: i64,
+    #[diesel(embed)]
+    pub(crate) user: UserRow,
+}
+
+#[derive(QueryableByName)]
+pub(crate) struct MessageRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    conversation_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = BigInt)]
+    sender_id: i64,
+    #[diesel(sql_type = Text)]
+    content: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    gif: Option<String>,
+    #[diesel(sql_type = Array<BigInt>)]
+    mentions: Vec<i64>,
+    #[diesel(sql_type = Bool)]
+    mention_everyone: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    parent_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    thread_reply_count: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_reply_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    quoted_message_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    metadata: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    client_msg_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    edited_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    deleted_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+    #[diesel(sql_type = BigInt)]
+    s_org_id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    s_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    s_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    s_avatar_url: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    q_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    q_content: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    q_deleted_at: Option<OffsetDateTime>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    q_sender_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    q_org_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    q_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    q_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    q_avatar_url: Option<String>,
+}
+
+impl MessageRow {
+    /// The conversation the message belongs to.
+    pub(crate) fn conversation_id(&self) -> ConversationId {
+        ConversationId::new(self.conversation_id)
+    }
+
+    /// The message alone, as stored.
+    pub(crate) fn message(&self) -> Message {
+        Message {
+            id: MessageId::new(self.id),
+            conversation_id: ConversationId::new(self.conversation_id),
+            seq: self.seq,
+            sender_id: UserId::new(self.sender_id),
+            content: self.content.clone(),
+            gif: self.gif.clone(),
+            mentions: self.mentions.iter().copied().map(UserId::new).collect(),
+            mention_everyone: self.mention_everyone,
+            parent_id: self.parent_id.map(MessageId::new),
+            thread_reply_count: self.thread_reply_count,
+            last_reply_at: self.last_reply_at.map(ts),
+            quoted_message_id: self.quoted_message_id.map(MessageId::new),
+            metadata: self.metadata.clone(),
+            client_msg_id: self.client_msg_id.clone(),
+            edited_at: self.edited_at.map(ts),
+            deleted_at: self.deleted_at.map(ts),
+            created_at: ts(self.created_at),
+        }
+    }
+
+    fn sender(&self) -> User {
+        User {
+            id: UserId::new(self.sender_id),
+            org_id: OrgId::new(self.s_org_id),
+            name: self.s_name.clone(),
+            username: self.s_username.clone(),
+            avatar_url: self.s_avatar_url.clone(),
+        }
+    }
+
+    /// The message with its sender and quote; reactions and the rest are
+    /// added by the caller.
+    pub(crate) fn into_view(self) -> MessageView {
+        let quoted = match (self.q_id, self.q_sender_id, self.q_org_id) {
+            (Some(id), Some(sender_id), Some(org_id)) => {
+                let deleted = self.q_deleted_at.is_some();
+                Some(QuotedMessage {
+                    id: MessageId::new(id),
+                    sender: User {
+                        id: UserId::new(sender_id),
+                        org_id: OrgId::new(org_id),
+                        name: self.q_name.clone(),
+                        username: self.q_username.clone(),
+                        avatar_url: self.q_avatar_url.clone(),
+                    },
+                    content: if deleted {
+                        String::new()
+                    } else {
+                        self.q_content.clone().unwrap_or_default()
+                    },
+                    deleted,
+                })
+            }
+            _ => None,
+        };
+        MessageView::fresh(self.message(), self.sender(), quoted)
+    }
+
+    /// The message as a sidebar preview.
+    pub(crate) fn into_preview(self) -> MessagePreview {
+        let message = self.message();
+        MessagePreview {
+            id: message.id,
+            seq: message.seq,
+            sender: self.sender(),
+            content: if message.is_deleted() {
+                String::new()
+            } else {
+                message.content
+            },
+            created_at: message.created_at,
+            deleted_at: message.deleted_at,
+        }
+    }
+}
+
+/// A single id column named `id`.
+#[derive(QueryableByName)]
+pub(crate) struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    pub(crate) id: i64,
+}

@@ -1,0 +1,168 @@
+//! Isolated databases for tests: each test gets its own database, cloned from
+//! a template that was migrated once. No test sees another's rows.
+//!
+//! The server to use is `TEST_DATABASE_URL` (an admin connection, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); the role needs CREATEDB.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::Context;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::run_migrations;
+
+/// A database that exists for one test and is dropped with it.
+pub struct TestDatabase {
+    url: String,
+    name: String,
+    admin_url: String,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// A fixed key so that every test process serializes template creation.
+const TEMPLATE_LOCK: i64 = 0x0C4A_7000_0001;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDatabase {
+    /// Creates a fresh, migrated database.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or the role may not create databases.
+    pub async fn create() -> anyhow::Result<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let template = format!("chat_template_{:016x}", migrations_hash()?);
+        let name = format!(
+            "chat_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+        );
+        let mut admin = AsyncPgConnection::establish(&admin_url)
+            .await
+            .with_context(|| format!("connecting to {admin_url} (set TEST_DATABASE_URL)"))?;
+        diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<BigInt, _>(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        let made = Self::clone_template(&mut admin, &admin_url, &template, &name).await;
+        diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<BigInt, _>(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        made?;
+        Ok(Self {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        })
+    }
+
+    async fn clone_template(
+        admin: &mut AsyncPgConnection,
+        admin_url: &str,
+        template: &str,
+        name: &str,
+    ) -> anyhow::Result<()> {
+        let exists: CountRow =
+            diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+                .bind::<Text, _>(template)
+                .get_result(admin)
+                .await?;
+        if exists.count == 0 {
+            // Migrate under a temporary name, then rename: a failed run never
+            // leaves a half-migrated template behind.
+            let building = format!("{template}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                .execute(admin)
+                .await?;
+            diesel::sql_query(format!("CREATE DATABASE {building}"))
+                .execute(admin)
+                .await?;
+            run_migrations(&with_database(admin_url, &building)).await?;
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
+                .execute(admin)
+                .await?;
+        }
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(admin)
+            .await?;
+        Ok(())
+    }
+
+    /// The URL of this test's database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot block on itself:
+        // use a short-lived runtime on another thread.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = AsyncPgConnection::establish(&admin_url).await.ok()?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            tracing::warn!(database = %self.name, "could not drop the test database");
+        }
+    }
+}
+
+/// The URL with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// A hash of every migration file, so a changed migration makes a new template.
+fn migrations_hash() -> anyhow::Result<u64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            for file in std::fs::read_dir(&path)? {
+                let file = file?.path();
+                let relative = file
+                    .strip_prefix(&dir)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string();
+                files.push((relative, std::fs::read(&file)?));
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    files.hash(&mut hasher);
+    Ok(hasher.finish())
+}

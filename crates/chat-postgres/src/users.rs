@@ -1,0 +1,98 @@
+//! The user directory.
+
+use async_trait::async_trait;
+use chat_domain::ports::UserRepository;
+use chat_domain::user::User;
+use chat_domain::{ChatError, OrgId, Timestamp, UserId};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult};
+use crate::rows::{USER_COLUMNS, UserRow};
+
+#[derive(QueryableByName)]
+struct InsertedRow {
+    #[diesel(sql_type = Bool)]
+    inserted: bool,
+}
+
+/// Serializes membership changes of one org's org-wide channels (a new user
+/// joining them, a new org channel enrolling the users), so neither misses
+/// the other.
+pub(crate) async fn lock_org_membership(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+) -> StoreResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('chat-org-membership', $1))")
+        .bind::<BigInt, _>(org.get())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl UserRepository for PgStore {
+    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        conn.transaction(async |conn| -> StoreResult<()> {
+            // Writes only when something changed: most calls are a read.
+            let upserted: Vec<InsertedRow> = diesel::sql_query(
+                "INSERT INTO users AS u (id, org_id, name, username, avatar_url, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                 ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, \
+                   username = EXCLUDED.username, avatar_url = EXCLUDED.avatar_url, \
+                   updated_at = EXCLUDED.updated_at \
+                 WHERE (u.org_id, u.name, u.username, u.avatar_url) IS DISTINCT FROM \
+                   (EXCLUDED.org_id, EXCLUDED.name, EXCLUDED.username, EXCLUDED.avatar_url) \
+                 RETURNING (xmax = 0) AS inserted",
+            )
+            .bind::<BigInt, _>(user.id.get())
+            .bind::<BigInt, _>(user.org_id.get())
+            .bind::<Nullable<Text>, _>(user.name.as_deref())
+            .bind::<Nullable<Text>, _>(user.username.as_deref())
+            .bind::<Nullable<Text>, _>(user.avatar_url.as_deref())
+            .bind::<Timestamptz, _>(now.datetime())
+            .load(conn)
+            .await?;
+            if !upserted.iter().any(|r| r.inserted) {
+                return Ok(());
+            }
+            // A new user joins every org-wide channel of their org.
+            lock_org_membership(conn, user.org_id).await?;
+            diesel::sql_query(
+                "WITH joined AS ( \
+                   INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, history_from_seq) \
+                   SELECT c.id, $1, 'member', $3, \
+                          CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END \
+                   FROM conversations c WHERE c.org_id = $2 AND c.visibility = 'org' \
+                   ON CONFLICT DO NOTHING RETURNING conversation_id) \
+                 UPDATE conversations SET member_count = member_count + 1 \
+                 WHERE id IN (SELECT conversation_id FROM joined)",
+            )
+            .bind::<BigInt, _>(user.id.get())
+            .bind::<BigInt, _>(user.org_id.get())
+            .bind::<Timestamptz, _>(now.datetime())
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    async fn find_in_org(&self, org: OrgId, ids: &[UserId]) -> Result<Vec<User>, ChatError> {
+        let mut conn = self.conn().await?;
+        let raw: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let rows: Vec<UserRow> = diesel::sql_query(format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = $1 AND u.id = ANY($2) ORDER BY u.id"
+        ))
+        .bind::<BigInt, _>(org.get())
+        .bind::<Array<BigInt>, _>(raw)
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(rows.into_iter().map(UserRow::into_domain).collect())
+    }
+}

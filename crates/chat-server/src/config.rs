@@ -1,0 +1,157 @@
+//! Typed configuration: every setting is a flag and an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chat_http::{TokenKey, TokenRules};
+use clap::{Args, Parser, Subcommand};
+
+/// The chat service.
+#[derive(Debug, Parser)]
+#[command(name = "chat-server", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    /// Settings for `serve` when no subcommand is given.
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Print a token for local development, signed with the HS256 secret.
+    DevToken(DevTokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (logged at start).
+    #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
+    pub(crate) bind: SocketAddr,
+    /// PostgreSQL URL. Without it the service runs on in-memory stores.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Largest pool of database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub(crate) database_max_connections: usize,
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub(crate) database_acquire_timeout_secs: u64,
+    /// Do not apply pending migrations at start.
+    #[arg(long, env = "CHAT_NO_MIGRATE")]
+    pub(crate) no_migrate: bool,
+    /// Outbox partitions (must match Centrifugo's consumer `num_partitions`).
+    #[arg(long, env = "OUTBOX_PARTITIONS", default_value_t = 16)]
+    pub(crate) outbox_partitions: i32,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub(crate) max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CHAT_WORKERS")]
+    pub(crate) workers: Option<usize>,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
+    pub(crate) log_format: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AuthArgs {
+    /// HS256 secret that signs user tokens.
+    #[arg(long, env = "AUTH_HS256_SECRET", hide_env_values = true)]
+    pub(crate) auth_hs256_secret: Option<String>,
+    /// PEM file with the RSA public key of RS256 user tokens.
+    #[arg(long, env = "AUTH_RS256_PUBLIC_KEY_FILE")]
+    pub(crate) auth_rs256_public_key_file: Option<PathBuf>,
+    /// PEM file with the EC P-256 public key of ES256 user tokens.
+    #[arg(long, env = "AUTH_ES256_PUBLIC_KEY_FILE")]
+    pub(crate) auth_es256_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "AUTH_ISSUER")]
+    pub(crate) auth_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "AUTH_AUDIENCE")]
+    pub(crate) auth_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct MigrateArgs {
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DevTokenArgs {
+    /// User id (`sub`).
+    #[arg(long, default_value = "1")]
+    pub(crate) sub: String,
+    /// Org id (`org`).
+    #[arg(long, default_value = "1")]
+    pub(crate) org: String,
+    /// Display name (`name`).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub(crate) ttl_secs: i64,
+    /// HS256 secret; the development default when unset.
+    #[arg(long, env = "AUTH_HS256_SECRET", hide_env_values = true)]
+    pub(crate) auth_hs256_secret: Option<String>,
+}
+
+/// The secret used when nothing is configured and the stores are in memory:
+/// development only, refused with a database.
+pub(crate) const DEV_SECRET: &str = "chat-dev-secret-change-me";
+
+impl AuthArgs {
+    /// The key that verifies tokens. Without one, the in-memory mode falls
+    /// back to [`DEV_SECRET`]; with a database that is an error.
+    pub(crate) fn token_key(&self, in_memory: bool) -> anyhow::Result<(TokenKey, bool)> {
+        let configured = [
+            self.auth_hs256_secret.is_some(),
+            self.auth_rs256_public_key_file.is_some(),
+            self.auth_es256_public_key_file.is_some(),
+        ];
+        if configured.iter().filter(|c| **c).count() > 1 {
+            bail!(
+                "set only one of AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE, AUTH_ES256_PUBLIC_KEY_FILE"
+            );
+        }
+        if let Some(secret) = &self.auth_hs256_secret {
+            if secret.len() < 16 {
+                bail!("AUTH_HS256_SECRET must be at least 16 bytes");
+            }
+            return Ok((TokenKey::Hs256Secret(secret.clone()), false));
+        }
+        if let Some(path) = &self.auth_rs256_public_key_file {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return Ok((TokenKey::Rs256Pem(pem), false));
+        }
+        if let Some(path) = &self.auth_es256_public_key_file {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return Ok((TokenKey::Es256Pem(pem), false));
+        }
+        if !in_memory {
+            bail!(
+                "no token key: set AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE or AUTH_ES256_PUBLIC_KEY_FILE"
+            );
+        }
+        Ok((TokenKey::Hs256Secret(DEV_SECRET.to_owned()), true))
+    }
+
+    pub(crate) fn rules(&self) -> TokenRules {
+        TokenRules {
+            issuer: self.auth_issuer.clone(),
+            audience: self.auth_audience.clone(),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The chat service binary: reads configuration, picks the adapters (Postgres
+//! when `DATABASE_URL` is set, in-memory otherwise), wires them into the
+//! domain service and serves HTTP until SIGINT/SIGTERM.
+
+mod config;
+mod system;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use chat_domain::limits::Limits;
+use chat_domain::ports::HealthCheck;
+use chat_domain::service::{ChatService, Ports};
+use chat_http::wire::JsonEventEncoder;
+use chat_http::{AppState, Authenticator, BodyLimit};
+use chat_memory::InMemoryStore;
+use chat_postgres::{PgConfig, PgStore};
+use clap::Parser;
+use jsonwebtoken::{EncodingKey, Header};
+
+use config::{Cli, Command, DevTokenArgs, ServeArgs};
+use system::{SystemClock, UuidEventIds};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Some(Command::DevToken(args)) => dev_token(&args),
+        Some(Command::Migrate(args)) => {
+            init_logging("pretty");
+            runtime.block_on(async {
+                let applied = chat_postgres::run_migrations(&args.database_url).await?;
+                tracing::info!(applied = ?applied, "migrations applied");
+                Ok(())
+            })
+        }
+        Some(Command::Serve(args)) => serve(&runtime, args),
+        None => serve(&runtime, cli.serve),
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(&args.log_format);
+    let in_memory = args.database_url.is_none();
+    let (key, dev_secret) = args.auth.token_key(in_memory)?;
+    let auth = Authenticator::new(&key, &args.auth.rules()).context("loading the token key")?;
+    if dev_secret {
+        tracing::warn!(
+            "no AUTH_HS256_SECRET / AUTH_*_PUBLIC_KEY_FILE set: accepting tokens signed with the \
+             development secret; mint one with `cargo run -p chat-server -- dev-token --sub 1 --org 1`"
+        );
+    }
+
+    let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
+        None => {
+            tracing::info!(
+                "running on in-memory stores: nothing survives a restart. Set DATABASE_URL \
+                 (e.g. postgres://chat:chat@127.0.0.1:5432/chat) to run on PostgreSQL"
+            );
+            let store = Arc::new(InMemoryStore::new());
+            (
+                ports_from(store.clone(), store.clone(), store.clone()),
+                store,
+            )
+        }
+        Some(url) => {
+            if !args.no_migrate {
+                let applied = runtime.block_on(chat_postgres::run_migrations(url))?;
+                tracing::info!(applied = ?applied, "database migrated");
+            }
+            let config = PgConfig {
+                database_url: url.clone(),
+                max_connections: args.database_max_connections,
+                acquire_timeout: Duration::from_secs(args.database_acquire_timeout_secs),
+                outbox_partitions: args.outbox_partitions,
+            };
+            let store = Arc::new(PgStore::connect(&config, Arc::new(JsonEventEncoder))?);
+            tracing::info!(
+                max_connections = config.max_connections,
+                "running on PostgreSQL"
+            );
+            (
+                ports_from(store.clone(), store.clone(), store.clone()),
+                store,
+            )
+        }
+    };
+
+    let state = web::Data::new(AppState {
+        chat: ChatService::new(ports, Limits::default()),
+        auth,
+        health,
+    });
+    let body_limit = BodyLimit(args.max_body_bytes);
+    let mut server = HttpServer::new(move || {
+        App::new().configure(chat_http::configure(state.clone(), body_limit))
+    })
+    .shutdown_timeout(10);
+    if let Some(workers) = args.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .bind(args.bind)
+        .with_context(|| format!("binding {}", args.bind))?;
+    for addr in server.addrs() {
+        tracing::info!(%addr, "listening");
+    }
+    runtime.block_on(server.run()).context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn ports_from<U, C, M>(users: Arc<U>, conversations: Arc<C>, messages: Arc<M>) -> Ports
+where
+    U: chat_domain::ports::UserRepository + 'static,
+    C: chat_domain::ports::ConversationRepository + 'static,
+    M: chat_domain::ports::MessageRepository + 'static,
+{
+    Ports {
+        users,
+        conversations,
+        messages,
+        clock: Arc::new(SystemClock),
+        event_ids: Arc::new(UuidEventIds),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct DevClaims<'a> {
+    sub: &'a str,
+    org: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    exp: i64,
+}
+
+#[expect(clippy::print_stdout, reason = "the token is this command's output")]
+fn dev_token(args: &DevTokenArgs) -> anyhow::Result<()> {
+    let secret = args
+        .auth_hs256_secret
+        .as_deref()
+        .unwrap_or(config::DEV_SECRET);
+    let claims = DevClaims {
+        sub: &args.sub,
+        org: &args.org,
+        name: args.name.as_deref(),
+        exp: time::OffsetDateTime::now_utc().unix_timestamp() + args.ttl_secs,
+    };
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?;
+    println!("{token}");
+    Ok(())
+}
