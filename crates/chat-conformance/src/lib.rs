@@ -1,1 +1,51 @@
-//! placeholder
+//! The repository conformance suite: the same cases, through the domain
+//! service, against every store. `chat-memory` and `chat-postgres` each call
+//! [`conformance_suite!`] with a function that builds a fresh [`Harness`], so
+//! the in-memory fake cannot drift from Postgres.
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test suite: a failed step is a failed test"
+)]
+
+pub mod cases;
+mod harness;
+
+pub use harness::{Harness, ManualClock, OutboxRead, SequentialEventIds, event_channels};
+
+/// Expands to one `#[tokio::test]` per case, each on a fresh store made by
+/// `$make` (an `async fn() -> Harness`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:path) => {
+        $crate::conformance_suite!(@cases $make;
+            provisioned_users_are_found_only_in_their_org,
+            direct_conversations_are_idempotent_from_either_side,
+            direct_conversation_with_oneself_is_allowed,
+            group_shows_other_members_without_the_viewer,
+            creating_with_unknown_or_foreign_users_is_refused,
+            org_channels_enroll_every_org_member_even_later_ones,
+            since_join_members_see_only_later_messages,
+            non_members_cannot_read,
+            seq_is_gap_free_and_client_msg_id_is_idempotent,
+            concurrent_sends_get_distinct_gap_free_seqs,
+            unread_counts_follow_the_contract,
+            mark_read_is_forward_only_and_mark_unread_steps_back,
+            message_pages_move_in_both_directions,
+            around_and_first_unread_contain_their_message,
+            threads_are_one_level_and_counted_on_the_parent,
+            quotes_and_mentions_are_checked,
+            conversations_list_by_activity_with_cursor_paging,
+            list_conversation_filters_apply,
+            change_events_are_written_with_the_change,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::cases::$case($make().await).await;
+            }
+        )*
+    };
+}

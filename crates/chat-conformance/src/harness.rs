@@ -1,0 +1,131 @@
+//! What each case gets: a service over the store under test, with a manual
+//! clock and predictable event ids.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chat_domain::events::OutboxEvent;
+use chat_domain::limits::Limits;
+use chat_domain::ports::{
+    Clock, ConversationRepository, EventIds, MessageRepository, UserRepository,
+};
+use chat_domain::service::{ChatService, Ports};
+use chat_domain::user::{Caller, User};
+use chat_domain::{EventId, OrgId, Timestamp, UserId};
+
+/// A clock that moves one millisecond per reading, from a fixed start, so
+/// every write has a distinct, predictable instant.
+pub struct ManualClock {
+    now: Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    /// A clock at 2026-11-22T10:00:00Z.
+    pub fn new() -> Self {
+        Self {
+            now: Mutex::new(Timestamp::from_unix_millis(1_795_341_600_000).unwrap()),
+        }
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        let mut now = self.now.lock().unwrap();
+        let current = *now;
+        *now = Timestamp::from_unix_millis(current.unix_millis() + 1).unwrap();
+        current
+    }
+}
+
+/// Event ids `e1`, `e2`, ...
+#[derive(Default)]
+pub struct SequentialEventIds(AtomicU64);
+
+impl EventIds for SequentialEventIds {
+    fn next_event_id(&self) -> EventId {
+        EventId::new(format!("e{}", self.0.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+}
+
+/// A service over one fresh store, and a way to read what it wrote to its
+/// outbox (as domain events, whatever the store's row format).
+pub struct Harness {
+    pub service: ChatService,
+    /// The store's user directory, for cases about provisioning.
+    pub users: Arc<dyn UserRepository>,
+    outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
+    _guard: Box<dyn Any + Send>,
+}
+
+/// Reads a store's outbox: each written event as (event type, channels), in
+/// write order.
+pub type OutboxRead = Pin<Box<dyn Future<Output = Vec<(String, Vec<String>)>> + Send>>;
+
+impl Harness {
+    /// A harness over a store implementing every port. `outbox` lists what
+    /// the store wrote (event type and target channels, in write order);
+    /// `guard` lives as long as the harness (a test database, say).
+    pub fn new<S>(
+        store: Arc<S>,
+        outbox: impl Fn() -> OutboxRead + Send + Sync + 'static,
+        guard: impl Any + Send,
+    ) -> Self
+    where
+        S: UserRepository + ConversationRepository + MessageRepository + 'static,
+    {
+        let users: Arc<dyn UserRepository> = store.clone();
+        let ports = Ports {
+            users: users.clone(),
+            conversations: store.clone(),
+            messages: store,
+            clock: Arc::new(ManualClock::new()),
+            event_ids: Arc::new(SequentialEventIds::default()),
+        };
+        Self {
+            service: ChatService::new(ports, Limits::default()),
+            users,
+            outbox: Box::new(outbox),
+            _guard: Box::new(guard),
+        }
+    }
+
+    /// Provisions a user (as their first call would) and returns them as a caller.
+    pub async fn user(&self, id: i64, org: i64) -> Caller {
+        let user = User {
+            id: UserId::new(id),
+            org_id: OrgId::new(org),
+            name: Some(format!("User {id}")),
+            username: Some(format!("user{id}")),
+            avatar_url: None,
+        };
+        self.service.provision_user(user).await.unwrap();
+        Caller {
+            user_id: UserId::new(id),
+            org_id: OrgId::new(org),
+        }
+    }
+
+    /// What the store wrote to its outbox so far.
+    pub async fn outbox(&self) -> Vec<(String, Vec<String>)> {
+        (self.outbox)().await
+    }
+}
+
+/// Channels of an in-memory event, for stores that keep typed events.
+pub fn event_channels(event: &OutboxEvent) -> Vec<String> {
+    use chat_domain::events::{Audience, conversation_channel, personal_channel};
+    match &event.audience {
+        Audience::Conversation => vec![conversation_channel(event.conversation_id)],
+        Audience::Users(users) => users.iter().map(|u| personal_channel(*u)).collect(),
+        Audience::Members => Vec::new(),
+    }
+}
