@@ -114,8 +114,10 @@ impl AuthArgs {
     /// The key that verifies tokens. Without one, the in-memory mode falls
     /// back to [`DEV_SECRET`]; with a database that is an error.
     pub(crate) fn token_key(&self, in_memory: bool) -> anyhow::Result<(TokenKey, bool)> {
+        // An empty variable (`AUTH_HS256_SECRET=`) counts as unset.
+        let secret = self.auth_hs256_secret.as_ref().filter(|s| !s.is_empty());
         let configured = [
-            self.auth_hs256_secret.is_some(),
+            secret.is_some(),
             self.auth_rs256_public_key_file.is_some(),
             self.auth_es256_public_key_file.is_some(),
         ];
@@ -124,7 +126,7 @@ impl AuthArgs {
                 "set only one of AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE, AUTH_ES256_PUBLIC_KEY_FILE"
             );
         }
-        if let Some(secret) = &self.auth_hs256_secret {
+        if let Some(secret) = secret {
             if secret.len() < 16 {
                 bail!("AUTH_HS256_SECRET must be at least 16 bytes");
             }
