@@ -1,6 +1,11 @@
 //! The walking skeleton over HTTP: the real binary on PostgreSQL (and in
 //! memory), driven with real signed tokens.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 use std::collections::BTreeSet;
 
 use chat_e2e::TestServer;

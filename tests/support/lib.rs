@@ -123,11 +123,11 @@ impl TestServer {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                    if entry["fields"]["message"] == "listening" {
-                        let _ =
-                            addr_tx.send(entry["fields"]["addr"].as_str().unwrap_or("").to_owned());
-                    }
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && entry["fields"]["message"] == "listening"
+                {
+                    let addr = entry["fields"]["addr"].as_str().unwrap_or("").to_owned();
+                    let _ = addr_tx.send(addr);
                 }
                 sink.lock().unwrap().push(line);
             }

@@ -1,1 +1,139 @@
-fn main() {}
+//! Project automation: `cargo xtask <task>`.
+//!
+//! - `ci`: exactly what CI runs: format check, clippy with warnings denied,
+//!   the domain's dependency rule, docs, and every test.
+//! - `deps`: the dependency rule alone.
+
+#![expect(clippy::print_stderr, reason = "xtask reports progress on stderr")]
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    match task.as_str() {
+        "ci" => ci(),
+        "deps" => dependency_rule(),
+        _ => {
+            bail!(
+                "usage: cargo xtask <ci|deps>\n  ci    fmt, clippy, dependency rule, docs, tests\n  deps  check chat-domain's dependency rule"
+            )
+        }
+    }
+}
+
+fn ci() -> anyhow::Result<()> {
+    run("cargo", &["fmt", "--all", "--check"])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    dependency_rule()?;
+    run_with_env(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // The end-to-end tests run the server binary: build it with the tests.
+    if has_nextest() {
+        run(
+            "cargo",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ],
+        )
+    } else {
+        run(
+            "cargo",
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
+        )
+    }
+}
+
+/// `chat-domain` does no IO and knows no framework: none of these may be in
+/// its normal dependency tree.
+fn dependency_rule() -> anyhow::Result<()> {
+    const FORBIDDEN: &[&str] = &[
+        "actix",
+        "diesel",
+        "tokio",
+        "serde_json",
+        "reqwest",
+        "rusoto",
+        "hyper",
+        "sqlx",
+        "mio",
+    ];
+    let output = Command::new("cargo")
+        .args([
+            "tree",
+            "-p",
+            "chat-domain",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--locked",
+        ])
+        .output()
+        .context("running cargo tree")?;
+    if !output.status.success() {
+        bail!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let tree = String::from_utf8(output.stdout)?;
+    let offenders: Vec<&str> = tree
+        .lines()
+        .filter(|line| {
+            let name = line.split_whitespace().next().unwrap_or("");
+            FORBIDDEN.iter().any(|f| name.starts_with(f))
+        })
+        .collect();
+    if !offenders.is_empty() {
+        bail!(
+            "chat-domain must stay free of IO and frameworks, but depends on:\n{}",
+            offenders.join("\n")
+        );
+    }
+    eprintln!("dependency rule: chat-domain's tree has none of {FORBIDDEN:?}");
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    run_with_env(program, args, &[])
+}
+
+fn run_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .with_context(|| format!("running {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}

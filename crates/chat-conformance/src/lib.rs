@@ -3,7 +3,6 @@
 //! [`conformance_suite!`] with a function that builds a fresh [`Harness`], so
 //! the in-memory fake cannot drift from Postgres.
 #![expect(
-    clippy::expect_used,
     clippy::unwrap_used,
     reason = "a test suite: a failed step is a failed test"
 )]

@@ -284,17 +284,15 @@ impl ConversationRepository for InMemoryStore {
     ) -> Result<Created<Conversation>, ChatError> {
         let mut state = self.lock();
         let direct_key = new.direct_pair.map(|p| (new.org_id, p.key()));
-        if let Some(key) = &direct_key {
-            if let Some(existing) = state
-                .direct_keys
-                .get(key)
-                .and_then(|id| state.conversations.get(id))
-            {
-                return Ok(Created {
-                    value: existing.clone(),
-                    is_new: false,
-                });
-            }
+        if let Some(existing) = direct_key
+            .as_ref()
+            .and_then(|key| state.direct_keys.get(key))
+            .and_then(|id| state.conversations.get(id))
+        {
+            return Ok(Created {
+                value: existing.clone(),
+                is_new: false,
+            });
         }
         state.last_conversation_id += 1;
         let mut conversation = Conversation {
@@ -412,7 +410,7 @@ impl ConversationRepository for InMemoryStore {
                     .is_none_or(|after| (c.activity_at(), c.id) < (after.activity_at, after.id))
             })
             .collect();
-        rows.sort_by(|(a, _), (b, _)| (b.activity_at(), b.id).cmp(&(a.activity_at(), a.id)));
+        rows.sort_by_key(|(c, _)| std::cmp::Reverse((c.activity_at(), c.id)));
         rows.into_iter()
             .take(query.limit)
             .map(|(c, m)| state.conversation_view(c, m))

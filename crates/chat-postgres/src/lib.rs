@@ -3,7 +3,7 @@
 //!
 //! This is the only crate that knows SQL. Every port method is one
 //! transaction; the realtime events a change causes are written to
-//! `chat_outbox` inside it (see [`outbox`]).
+//! `chat_outbox` inside it (see `outbox.rs`).
 
 mod conversations;
 mod error;

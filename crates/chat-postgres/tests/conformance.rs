@@ -1,6 +1,11 @@
 //! The repository conformance suite on PostgreSQL: each case gets its own
 //! database cloned from a migrated template.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -132,10 +132,10 @@ impl ChatService {
             // No upload can be ready yet: attachments arrive with R2 uploads.
             return Err(ChatError::validation("attachmentIds", "unknown attachment"));
         }
-        if let Some(gif) = &request.gif {
-            if !gif.starts_with("https://") || gif.len() <= "https://".len() {
-                return Err(ChatError::validation("gif", "must be an https URL"));
-            }
+        if let Some(gif) = &request.gif
+            && (!gif.starts_with("https://") || gif.len() <= "https://".len())
+        {
+            return Err(ChatError::validation("gif", "must be an https URL"));
         }
         if content.is_empty() && request.gif.is_none() && request.attachment_ids.is_empty() {
             return Err(ChatError::validation(

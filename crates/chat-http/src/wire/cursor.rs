@@ -17,7 +17,7 @@ pub fn encode_cursor(cursor: ConversationCursor) -> String {
 /// `validation_failed` on `cursor` for anything else.
 pub fn decode_cursor(token: &str) -> Result<ConversationCursor, ApiError> {
     let invalid = || ApiError::validation("cursor", "not a cursor this service issued");
-    if token.len() % 2 != 0 || token.len() > 128 {
+    if !token.len().is_multiple_of(2) || token.len() > 128 {
         return Err(invalid());
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
