@@ -27,6 +27,26 @@ struct CountRow {
     count: i64,
 }
 
+#[derive(QueryableByName)]
+struct RoleRow {
+    #[diesel(sql_type = Text)]
+    role: String,
+}
+
+/// Keeps `[a-z0-9_]`, so the name is a plain SQL identifier.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(20)
+        .collect()
+}
+
 /// A fixed key so that every test process serializes template creation.
 const TEMPLATE_LOCK: i64 = 0x0C4A_7000_0001;
 
@@ -40,7 +60,6 @@ impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
         let admin_url = std::env::var("TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let template = format!("chat_template_{:016x}", migrations_hash()?);
         let name = format!(
             "chat_test_{}_{}_{}",
             std::process::id(),
@@ -50,6 +69,15 @@ impl TestDatabase {
         let mut admin = AsyncPgConnection::establish(&admin_url)
             .await
             .with_context(|| format!("connecting to {admin_url} (set TEST_DATABASE_URL)"))?;
+        // One template per role: a role may only clone templates it owns.
+        let role: RoleRow = diesel::sql_query("SELECT current_user::text AS role")
+            .get_result(&mut admin)
+            .await?;
+        let template = format!(
+            "chat_template_{}_{:016x}",
+            sanitize(&role.role),
+            migrations_hash()?
+        );
         diesel::sql_query("SELECT pg_advisory_lock($1)")
             .bind::<BigInt, _>(TEMPLATE_LOCK)
             .execute(&mut admin)
