@@ -347,3 +347,24 @@ fn base64_url(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn a_database_that_is_down_answers_unavailable() {
+    // Nothing listens on port 1: every connection attempt is refused.
+    let server = TestServer::with_env(&[
+        ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+        ("CHAT_NO_MIGRATE", "true"),
+        ("DATABASE_ACQUIRE_TIMEOUT_SECS", "1"),
+    ]);
+    let token = server.token(1, 1);
+    let reply = server
+        .post(&token, "/chat/conversations/list", json!({}))
+        .await;
+    assert_envelope(&reply, 503, "unavailable");
+    assert_eq!(server.get("/readyz").await.status, 503);
+    assert_eq!(
+        server.get("/healthz").await.status,
+        200,
+        "the process itself is alive"
+    );
+}

@@ -27,6 +27,8 @@ pub struct TestServer {
     logs: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
     database: Option<TestDatabase>,
+    /// The HS256 secret the server trusts.
+    secret: &'static str,
 }
 
 /// A response: status and JSON body (`Value::Null` when empty).
@@ -93,6 +95,14 @@ impl TestServer {
         Self::start(Some(database), &all)
     }
 
+    /// A server with exactly this environment (plus the test secret) and no
+    /// test database: for starting it against a database that is down.
+    pub fn with_env(env: &[(&str, &str)]) -> Self {
+        let mut all = vec![("AUTH_HS256_SECRET", SECRET.to_owned())];
+        all.extend(env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        Self::start(None, &all)
+    }
+
     /// The zero-configuration server: in-memory stores, development secret.
     pub fn in_memory() -> Self {
         Self::start(None, &[])
@@ -113,6 +123,11 @@ impl TestServer {
         if database.is_some() && !own_key {
             command.env("AUTH_HS256_SECRET", SECRET);
         }
+        let secret = if database.is_some() || own_key {
+            SECRET
+        } else {
+            "chat-dev-secret-change-me"
+        };
         for (key, value) in env {
             command.env(key, value);
         }
@@ -148,6 +163,7 @@ impl TestServer {
             logs,
             http: reqwest::Client::new(),
             database,
+            secret,
         }
     }
 
@@ -169,12 +185,7 @@ impl TestServer {
     /// A valid token for user `sub` of org `org`, signed with the test secret
     /// (or the development secret for in-memory servers).
     pub fn token(&self, sub: i64, org: i64) -> String {
-        let secret = if self.database.is_some() {
-            SECRET
-        } else {
-            "chat-dev-secret-change-me"
-        };
-        sign_hs256(secret, &claims(sub, org))
+        sign_hs256(self.secret, &claims(sub, org))
     }
 
     /// POSTs JSON with a bearer token.

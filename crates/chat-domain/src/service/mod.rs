@@ -100,3 +100,6 @@ impl EventFactory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
