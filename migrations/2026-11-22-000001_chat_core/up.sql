@@ -34,6 +34,9 @@ CREATE TABLE conversations (
     -- The newest seq handed out. Sends lock this row to take the next one,
     -- which makes seq gap-free and in commit order.
     last_seq        bigint NOT NULL DEFAULT 0,
+    -- How many top-level messages were ever sent: each gets the next ordinal,
+    -- so "top-level messages after my cursor" is a subtraction.
+    top_count       bigint NOT NULL DEFAULT 0,
     member_count    bigint NOT NULL DEFAULT 0,
     CONSTRAINT conversations_direct_key_key UNIQUE (org_id, direct_key)
 );
@@ -46,7 +49,10 @@ CREATE TABLE conversation_members (
     joined_at             timestamptz NOT NULL,
     -- Messages at or below this seq are hidden from the member (sinceJoin).
     history_from_seq      bigint NOT NULL DEFAULT 0,
+    -- The read cursor (never below history_from_seq), and the top-level
+    -- ordinal at the cursor.
     last_read_seq         bigint NOT NULL DEFAULT 0,
+    read_top_ordinal      bigint NOT NULL DEFAULT 0,
     last_read_message_id  bigint,
     starred               boolean NOT NULL DEFAULT false,
     mute_until            timestamptz,
@@ -61,6 +67,8 @@ CREATE TABLE messages (
     id                 bigserial PRIMARY KEY,
     conversation_id    bigint NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     seq                bigint NOT NULL,
+    -- 1, 2, 3, ... among the conversation's top-level messages; NULL for replies.
+    top_ordinal        bigint,
     sender_id          bigint NOT NULL REFERENCES users (id),
     content            text NOT NULL,
     gif                text,
@@ -81,6 +89,23 @@ CREATE TABLE messages (
 -- Top-level timelines and unread counts walk this index by seq.
 CREATE INDEX messages_top_level_idx ON messages (conversation_id, seq) WHERE parent_id IS NULL;
 CREATE INDEX messages_thread_idx ON messages (parent_id, seq) WHERE parent_id IS NOT NULL;
+-- The small corrections of an unread count: deleted, own and @everyone
+-- top-level messages after a cursor (usually none of each).
+CREATE INDEX messages_deleted_top_idx ON messages (conversation_id, seq)
+    WHERE parent_id IS NULL AND deleted_at IS NOT NULL;
+CREATE INDEX messages_sender_top_idx ON messages (conversation_id, sender_id, seq)
+    WHERE parent_id IS NULL;
+CREATE INDEX messages_everyone_idx ON messages (conversation_id, seq)
+    WHERE parent_id IS NULL AND mention_everyone;
+
+-- Who is mentioned in which live top-level message, for mention counts.
+CREATE TABLE message_mentions (
+    conversation_id bigint NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id         bigint NOT NULL,
+    seq             bigint NOT NULL,
+    message_id      bigint NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    PRIMARY KEY (conversation_id, user_id, seq)
+);
 
 -- The transactional outbox, in the shape Centrifugo's PostgreSQL consumer
 -- reads: method is a server API method, payload its params.

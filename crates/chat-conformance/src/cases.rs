@@ -374,6 +374,7 @@ pub async fn unread_counts_follow_the_contract(h: Harness) {
     let bob = h.user(2, 10).await;
     let group = start(&h, ann, group_of(&[bob])).await;
     let first = send(&h, ann, group, "one").await;
+    send(&h, bob, group, "mine: posting marks the conversation read").await;
     send(&h, ann, group, "two").await;
     let mut mention = text(group, "hey bob");
     mention.mentions = vec![bob.user_id];
@@ -381,7 +382,6 @@ pub async fn unread_counts_follow_the_contract(h: Harness) {
     let mut reply = text(group, "a reply is not unread");
     reply.parent_id = Some(first.message.id);
     h.service.send_message(ann, reply).await.unwrap();
-    send(&h, bob, group, "my own is not unread").await;
 
     let bob_view = h
         .service
@@ -390,7 +390,7 @@ pub async fn unread_counts_follow_the_contract(h: Harness) {
         .unwrap()
         .membership
         .unwrap();
-    assert_eq!((bob_view.unread_count, bob_view.mention_count), (3, 1));
+    assert_eq!((bob_view.unread_count, bob_view.mention_count), (2, 1));
     let ann_view = h
         .service
         .get_conversation(ann, group)
@@ -398,7 +398,36 @@ pub async fn unread_counts_follow_the_contract(h: Harness) {
         .unwrap()
         .membership
         .unwrap();
-    assert_eq!((ann_view.unread_count, ann_view.mention_count), (1, 0));
+    assert_eq!(
+        (ann_view.unread_count, ann_view.mention_count),
+        (0, 0),
+        "her own posts"
+    );
+
+    // Stepping back over his own message: it still does not count.
+    let back = MarkRead {
+        conversation_id: group,
+        message_id: first.message.id,
+        mark_unread: true,
+    };
+    let state = h.service.mark_read(bob, back).await.unwrap();
+    assert_eq!((state.unread_count, state.mention_count), (3, 1));
+    let totals = h.service.unread_totals(bob).await.unwrap();
+    assert_eq!(
+        (
+            totals.total_unread,
+            totals.unread_conversation_count,
+            totals.mention_count
+        ),
+        (3, 1, 1)
+    );
+
+    let mut everyone = text(group, "@everyone");
+    everyone.mention_everyone = true;
+    h.service.send_message(ann, everyone).await.unwrap();
+    let totals = h.service.unread_totals(bob).await.unwrap();
+    assert_eq!((totals.total_unread, totals.mention_count), (4, 2));
+    assert_eq!(h.service.unread_totals(ann).await.unwrap().total_unread, 0);
 }
 
 pub async fn mark_read_is_forward_only_and_mark_unread_steps_back(h: Harness) {

@@ -287,3 +287,73 @@ pub struct UnreadTotals {
     pub unread_conversation_count: i64,
     pub mention_count: i64,
 }
+
+/// A change to a conversation's shared state. `None` leaves a field as it
+/// is; `Some(None)` clears a clearable one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationPatch {
+    pub kind: Option<ConversationKind>,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub avatar_file_id: Option<Option<AttachmentId>>,
+    pub posting_policy: Option<PostingPolicy>,
+    pub metadata: Option<Option<String>>,
+    pub archived_at: Option<Option<Timestamp>>,
+}
+
+/// A page of a conversation's members, oldest members first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberListQuery {
+    pub conversation_id: ConversationId,
+    pub role: Option<Role>,
+    /// Start strictly after this member.
+    pub after: Option<MemberCursor>,
+    pub limit: usize,
+}
+
+/// A position in a member list: join instant, then user id, ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberCursor {
+    pub joined_at: Timestamp,
+    pub user_id: UserId,
+}
+
+/// Members added to or removed from a conversation, with the conversation as
+/// events show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersChanged {
+    pub conversation: ConversationView,
+    pub members: Vec<Member>,
+}
+
+/// How a member leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveMode {
+    /// Direct and org conversations: hidden until they post or are mentioned.
+    Hide,
+    /// Groups and private channels: the membership goes.
+    Remove,
+}
+
+/// What leaving did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaveOutcome {
+    /// The conversation as events show it (before it was deleted, if it was).
+    pub conversation: ConversationView,
+    /// The member who left, as they were.
+    pub left: Member,
+    /// The caller's membership after hiding (`Hide` only).
+    pub hidden: Option<MembershipView>,
+    /// The longest-standing member, made owner because the last owner left.
+    pub new_owner: Option<Member>,
+    /// Nobody was left: the conversation was deleted.
+    pub deleted: bool,
+}
+
+/// A change to a member's own preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PreferencesPatch {
+    pub starred: Option<bool>,
+    pub mute_until: Option<Option<Timestamp>>,
+    pub notify_level: Option<NotifyLevel>,
+}

@@ -1,7 +1,7 @@
 //! Realtime events: what a state change tells clients, written to the outbox
 //! in the same transaction as the change.
 
-use crate::conversation::{ConversationView, MembershipView};
+use crate::conversation::{ConversationView, Member, MembershipView};
 use crate::message::MessageView;
 use crate::{ConversationId, EventId, Timestamp, UserId};
 
@@ -44,11 +44,40 @@ pub fn personal_channel(id: UserId) -> String {
 pub enum EventPayload {
     MessageCreated(MessageView),
     MessageUpdated(MessageView),
-    /// The conversation, without membership, for users added to it.
-    ConversationAdded(ConversationView),
-    /// The member's own membership, to sync their other devices.
+    /// A conversation-level change, with the conversation (no membership).
+    Conversation(ConversationChange, ConversationView),
+    /// A membership change, with the member.
+    Member(MemberChange, Member),
+    /// The member's own read state, to sync their other devices.
     ReadUpdated(MembershipView),
+    /// The member's own preferences, to sync their other devices.
+    PreferencesUpdated(MembershipView),
     UnreadUpdated(UnreadUpdate),
+}
+
+/// Kinds of conversation-level events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationChange {
+    /// To the channel: name, description, policy or metadata changed.
+    Updated,
+    Archived,
+    Unarchived,
+    /// A group became a private channel.
+    Converted,
+    Deleted,
+    /// To personal channels: you were added.
+    Added,
+    /// To personal channels: you were removed (or the conversation is gone).
+    Removed,
+}
+
+/// Kinds of membership events (to the conversation's channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Added,
+    Removed,
+    /// The role changed.
+    Updated,
 }
 
 impl EventPayload {
@@ -57,8 +86,22 @@ impl EventPayload {
         match self {
             Self::MessageCreated(_) => "message.created",
             Self::MessageUpdated(_) => "message.updated",
-            Self::ConversationAdded(_) => "conversation.added",
+            Self::Conversation(change, _) => match change {
+                ConversationChange::Updated => "conversation.updated",
+                ConversationChange::Archived => "conversation.archived",
+                ConversationChange::Unarchived => "conversation.unarchived",
+                ConversationChange::Converted => "conversation.converted",
+                ConversationChange::Deleted => "conversation.deleted",
+                ConversationChange::Added => "conversation.added",
+                ConversationChange::Removed => "conversation.removed",
+            },
+            Self::Member(change, _) => match change {
+                MemberChange::Added => "member.added",
+                MemberChange::Removed => "member.removed",
+                MemberChange::Updated => "member.updated",
+            },
             Self::ReadUpdated(_) => "read.updated",
+            Self::PreferencesUpdated(_) => "preferences.updated",
             Self::UnreadUpdated(_) => "unread.updated",
         }
     }

@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 
 use crate::conversation::{
-    Access, Conversation, ConversationListQuery, ConversationView, MembershipView, NewConversation,
-    ReadCursorUpdate,
+    Access, Conversation, ConversationListQuery, ConversationPatch, ConversationView, LeaveMode,
+    LeaveOutcome, Member, MemberListQuery, MembersChanged, MembershipView, NewConversation,
+    PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
 };
 use crate::events::EventsFor;
 use crate::message::{Message, MessageRange, MessageView, NewMessage};
@@ -125,6 +126,110 @@ pub trait ConversationRepository: Send + Sync {
         update: ReadCursorUpdate,
         events: EventsFor<MembershipView>,
     ) -> Result<MembershipView, ChatError>;
+
+    /// Applies a patch to the conversation's shared state; the events get the
+    /// updated conversation as events show it.
+    ///
+    /// # Errors
+    /// `NotFound` when the conversation is gone; `Unavailable` / `Unexpected`.
+    async fn update(
+        &self,
+        id: ConversationId,
+        patch: ConversationPatch,
+        now: Timestamp,
+        events: EventsFor<ConversationView>,
+    ) -> Result<Conversation, ChatError>;
+
+    /// Deletes the conversation with everything in it. The events get the
+    /// conversation as it was, and `Audience::Members` still reaches its
+    /// members.
+    ///
+    /// # Errors
+    /// `NotFound` when already gone; `Unavailable` / `Unexpected`.
+    async fn delete(
+        &self,
+        id: ConversationId,
+        events: EventsFor<ConversationView>,
+    ) -> Result<(), ChatError>;
+
+    /// A page of members (oldest first) and how many match the filter.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn members(&self, query: MemberListQuery) -> Result<(Vec<Member>, i64), ChatError>;
+
+    /// Adds users as members (existing members are left as they are). Late
+    /// joiners start with their read cursor at the newest message, and with
+    /// `sinceJoin` history from there. Refuses, atomically, to grow past
+    /// `max_members`.
+    ///
+    /// # Errors
+    /// `Conflict` when the capacity would be exceeded; `NotFound` when the
+    /// conversation is gone; `Unavailable` / `Unexpected`.
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        max_members: Option<i64>,
+        now: Timestamp,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Vec<Member>, ChatError>;
+
+    /// Removes a member. Refuses, atomically, to remove the last owner.
+    ///
+    /// # Errors
+    /// `NotFound` when not a member; `Conflict` for the last owner.
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Member, ChatError>;
+
+    /// Changes a member's role. Refuses, atomically, to demote the last owner.
+    ///
+    /// # Errors
+    /// `NotFound` when not a member; `Conflict` for the last owner.
+    async fn change_role(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        role: Role,
+        events: EventsFor<Member>,
+    ) -> Result<Member, ChatError>;
+
+    /// The caller leaves: hidden, or removed with ownership handed to the
+    /// longest-standing member when the last owner goes (and the conversation
+    /// deleted when nobody is left).
+    ///
+    /// # Errors
+    /// `NotFound` when not a member; `Unavailable` / `Unexpected`.
+    async fn leave(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        mode: LeaveMode,
+        events: EventsFor<LeaveOutcome>,
+    ) -> Result<LeaveOutcome, ChatError>;
+
+    /// Changes the member's own preferences.
+    ///
+    /// # Errors
+    /// `NotFound` when not a member; `Unavailable` / `Unexpected`.
+    async fn update_preferences(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        patch: PreferencesPatch,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError>;
+
+    /// The user's unread totals over conversations neither hidden nor muted
+    /// at `now`.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError>;
 }
 
 /// Messages.

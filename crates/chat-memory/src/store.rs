@@ -6,8 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chat_domain::conversation::{
-    Access, Conversation, ConversationListQuery, ConversationView, HistoryMode, Membership,
-    MembershipView, NewConversation, NotifyLevel, ReadCursorUpdate, Role, Visibility,
+    Access, Conversation, ConversationListQuery, ConversationPatch, ConversationView, HistoryMode,
+    LeaveMode, LeaveOutcome, Member, MemberListQuery, MembersChanged, Membership, MembershipView,
+    NewConversation, NotifyLevel, PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
+    Visibility,
 };
 use chat_domain::events::{Audience, EventsFor, OutboxEvent};
 use chat_domain::message::{Message, MessagePreview, MessageRange, MessageView, QuotedMessage};
@@ -88,6 +90,17 @@ impl State {
         } else {
             0
         };
+        // Late joiners start caught up.
+        let (last_read_seq, last_read_message_id) = if late {
+            let newest = self
+                .timeline(conversation.id)
+                .rev()
+                .find(|m| m.is_top_level())
+                .map(|m| m.id);
+            (conversation.last_seq, newest)
+        } else {
+            (0, None)
+        };
         self.members.insert(
             (conversation.id, user),
             Membership {
@@ -96,8 +109,8 @@ impl State {
                 role,
                 joined_at: now,
                 history_from_seq,
-                last_read_seq: 0,
-                last_read_message_id: None,
+                last_read_seq,
+                last_read_message_id,
                 starred: false,
                 mute_until: None,
                 notify_level: NotifyLevel::All,
@@ -195,6 +208,81 @@ impl State {
             other_members,
             membership: Some(self.membership_view(viewer)),
         })
+    }
+
+    /// The conversation as events show it: no viewer, up to five members.
+    fn event_view(&self, conversation: &Conversation) -> Result<ConversationView, ChatError> {
+        let last_message = self
+            .timeline(conversation.id)
+            .rev()
+            .find(|m| m.is_top_level())
+            .map(|m| self.preview(m))
+            .transpose()?;
+        let other_members =
+            if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
+                Vec::new()
+            } else {
+                let mut members: Vec<&Membership> = self.members_of(conversation.id).collect();
+                members.sort_by_key(|m| (m.joined_at, m.user_id));
+                members
+                    .into_iter()
+                    .take(OTHER_MEMBERS_SHOWN)
+                    .map(|m| self.user(m.user_id))
+                    .collect::<Result<_, _>>()?
+            };
+        Ok(ConversationView {
+            conversation: conversation.clone(),
+            last_message,
+            other_members,
+            membership: None,
+        })
+    }
+
+    fn member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Option<Member>, ChatError> {
+        match self.membership(conversation, user) {
+            Some(m) => Ok(Some(Member {
+                user: self.user(m.user_id)?,
+                role: m.role,
+                joined_at: m.joined_at,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn owner_count(&self, conversation: ConversationId) -> usize {
+        self.members_of(conversation)
+            .filter(|m| m.role == Role::Owner)
+            .count()
+    }
+
+    fn conversation(&self, id: ConversationId) -> Result<Conversation, ChatError> {
+        self.conversations
+            .get(&id)
+            .cloned()
+            .ok_or(ChatError::NotFound("conversation"))
+    }
+
+    fn delete_conversation(&mut self, id: ConversationId) {
+        self.conversations.remove(&id);
+        self.direct_keys.retain(|_, c| *c != id);
+        self.members.retain(|(c, _), _| *c != id);
+        if let Some(timeline) = self.timelines.remove(&id) {
+            for message in timeline.values() {
+                self.messages.remove(message);
+            }
+        }
+        self.client_msg_ids.retain(|(c, _, _), _| *c != id);
+    }
+
+    fn remove_membership(&mut self, id: ConversationId, user: UserId) {
+        self.members.remove(&(id, user));
+        if let Some(c) = self.conversations.get_mut(&id) {
+            c.member_count -= 1;
+        }
     }
 
     fn preview(&self, message: &Message) -> Result<MessagePreview, ChatError> {
@@ -438,6 +526,296 @@ impl ConversationRepository for InMemoryStore {
         state.write_events(written);
         Ok(view)
     }
+
+    async fn update(
+        &self,
+        id: ConversationId,
+        patch: ConversationPatch,
+        now: Timestamp,
+        events: EventsFor<ConversationView>,
+    ) -> Result<Conversation, ChatError> {
+        let mut state = self.lock();
+        let c = state
+            .conversations
+            .get_mut(&id)
+            .ok_or(ChatError::NotFound("conversation"))?;
+        if let Some(kind) = patch.kind {
+            c.kind = kind;
+        }
+        if let Some(name) = patch.name {
+            c.name = name;
+        }
+        if let Some(description) = patch.description {
+            c.description = description;
+        }
+        if let Some(avatar) = patch.avatar_file_id {
+            c.avatar_file_id = avatar;
+        }
+        if let Some(policy) = patch.posting_policy {
+            c.posting_policy = policy;
+        }
+        if let Some(metadata) = patch.metadata {
+            c.metadata = metadata;
+        }
+        if let Some(archived_at) = patch.archived_at {
+            c.archived_at = archived_at;
+        }
+        c.updated_at = now;
+        let conversation = c.clone();
+        let view = state.event_view(&conversation)?;
+        let written = events(&view);
+        state.write_events(written);
+        Ok(conversation)
+    }
+
+    async fn delete(
+        &self,
+        id: ConversationId,
+        events: EventsFor<ConversationView>,
+    ) -> Result<(), ChatError> {
+        let mut state = self.lock();
+        let conversation = state.conversation(id)?;
+        let view = state.event_view(&conversation)?;
+        let written = events(&view);
+        state.write_events(written);
+        state.delete_conversation(id);
+        Ok(())
+    }
+
+    async fn members(&self, query: MemberListQuery) -> Result<(Vec<Member>, i64), ChatError> {
+        let state = self.lock();
+        let mut matching: Vec<&Membership> = state
+            .members_of(query.conversation_id)
+            .filter(|m| query.role.is_none_or(|r| m.role == r))
+            .collect();
+        matching.sort_by_key(|m| (m.joined_at, m.user_id));
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let page = matching
+            .into_iter()
+            .filter(|m| {
+                query
+                    .after
+                    .is_none_or(|a| (m.joined_at, m.user_id) > (a.joined_at, a.user_id))
+            })
+            .take(query.limit)
+            .map(|m| {
+                Ok(Member {
+                    user: state.user(m.user_id)?,
+                    role: m.role,
+                    joined_at: m.joined_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ChatError>>()?;
+        Ok((page, total))
+    }
+
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        max_members: Option<i64>,
+        now: Timestamp,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Vec<Member>, ChatError> {
+        let mut state = self.lock();
+        let conversation = state.conversation(id)?;
+        let fresh: Vec<UserId> = users
+            .iter()
+            .copied()
+            .filter(|u| state.membership(id, *u).is_none())
+            .collect();
+        let grown = conversation.member_count + i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+        if max_members.is_some_and(|max| grown > max) {
+            return Err(ChatError::conflict("the conversation is full"));
+        }
+        for user in &fresh {
+            state.add_member(&conversation, *user, Role::Member, now, true);
+        }
+        let conversation = {
+            let c = state
+                .conversations
+                .get_mut(&id)
+                .ok_or(ChatError::NotFound("conversation"))?;
+            c.member_count = grown;
+            c.clone()
+        };
+        let mut members = Vec::new();
+        for user in &users {
+            if let Some(member) = state.member(id, *user)? {
+                members.push(member);
+            }
+        }
+        members.sort_by_key(|m| (m.joined_at, m.user.id));
+        let changed = MembersChanged {
+            conversation: state.event_view(&conversation)?,
+            members: members
+                .iter()
+                .filter(|m| fresh.contains(&m.user.id))
+                .cloned()
+                .collect(),
+        };
+        let written = events(&changed);
+        state.write_events(written);
+        Ok(members)
+    }
+
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Member, ChatError> {
+        let mut state = self.lock();
+        state.conversation(id)?;
+        let removed = state
+            .member(id, user)?
+            .ok_or(ChatError::NotFound("member"))?;
+        if removed.role == Role::Owner && state.owner_count(id) <= 1 {
+            return Err(ChatError::conflict("the last owner cannot be removed"));
+        }
+        state.remove_membership(id, user);
+        let conversation = state.conversation(id)?;
+        let changed = MembersChanged {
+            conversation: state.event_view(&conversation)?,
+            members: vec![removed.clone()],
+        };
+        let written = events(&changed);
+        state.write_events(written);
+        Ok(removed)
+    }
+
+    async fn change_role(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        role: Role,
+        events: EventsFor<Member>,
+    ) -> Result<Member, ChatError> {
+        let mut state = self.lock();
+        let current = state
+            .member(id, user)?
+            .ok_or(ChatError::NotFound("member"))?;
+        if current.role == Role::Owner && role != Role::Owner && state.owner_count(id) <= 1 {
+            return Err(ChatError::conflict("the last owner cannot be demoted"));
+        }
+        if let Some(m) = state.members.get_mut(&(id, user)) {
+            m.role = role;
+        }
+        let updated = Member { role, ..current };
+        let written = events(&updated);
+        state.write_events(written);
+        Ok(updated)
+    }
+
+    async fn leave(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        mode: LeaveMode,
+        events: EventsFor<LeaveOutcome>,
+    ) -> Result<LeaveOutcome, ChatError> {
+        let mut state = self.lock();
+        let conversation = state.conversation(id)?;
+        let left = state
+            .member(id, user)?
+            .ok_or(ChatError::NotFound("conversation"))?;
+        let outcome = match mode {
+            LeaveMode::Hide => {
+                let membership = {
+                    let m = state
+                        .members
+                        .get_mut(&(id, user))
+                        .ok_or(ChatError::NotFound("conversation"))?;
+                    m.hidden = true;
+                    m.clone()
+                };
+                LeaveOutcome {
+                    conversation: state.event_view(&conversation)?,
+                    left,
+                    hidden: Some(state.membership_view(&membership)),
+                    new_owner: None,
+                    deleted: false,
+                }
+            }
+            LeaveMode::Remove => {
+                let view = state.event_view(&conversation)?;
+                let was_last_owner = left.role == Role::Owner && state.owner_count(id) <= 1;
+                state.remove_membership(id, user);
+                let heir = state
+                    .members_of(id)
+                    .min_by_key(|m| (m.joined_at, m.user_id))
+                    .map(|m| m.user_id);
+                let mut new_owner = None;
+                if let (true, Some(heir)) = (was_last_owner, heir) {
+                    if let Some(m) = state.members.get_mut(&(id, heir)) {
+                        m.role = Role::Owner;
+                    }
+                    new_owner = state.member(id, heir)?;
+                }
+                LeaveOutcome {
+                    conversation: view,
+                    left,
+                    hidden: None,
+                    new_owner,
+                    deleted: heir.is_none(),
+                }
+            }
+        };
+        let written = events(&outcome);
+        state.write_events(written);
+        if outcome.deleted {
+            state.delete_conversation(id);
+        }
+        Ok(outcome)
+    }
+
+    async fn update_preferences(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        patch: PreferencesPatch,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        let mut state = self.lock();
+        let membership = {
+            let m = state
+                .members
+                .get_mut(&(id, user))
+                .ok_or(ChatError::NotFound("conversation"))?;
+            if let Some(starred) = patch.starred {
+                m.starred = starred;
+            }
+            if let Some(mute_until) = patch.mute_until {
+                m.mute_until = mute_until;
+            }
+            if let Some(level) = patch.notify_level {
+                m.notify_level = level;
+            }
+            m.clone()
+        };
+        let view = state.membership_view(&membership);
+        let written = events(&view);
+        state.write_events(written);
+        Ok(view)
+    }
+
+    async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
+        let state = self.lock();
+        let mut totals = UnreadTotals::default();
+        for membership in state.members.values().filter(|m| m.user_id == user) {
+            let muted = membership.mute_until.is_some_and(|until| until > now);
+            if membership.hidden || muted {
+                continue;
+            }
+            let (unread, mentions) = state.unread_counts(membership);
+            totals.total_unread += unread;
+            totals.mention_count += mentions;
+            if unread > 0 {
+                totals.unread_conversation_count += 1;
+            }
+        }
+        Ok(totals)
+    }
 }
 
 #[async_trait]
@@ -506,6 +884,16 @@ impl MessageRepository for InMemoryStore {
             if let Some(m) = state.members.get_mut(&(message.conversation_id, *user)) {
                 m.hidden = false;
             }
+        }
+        // Posting in a conversation means having read it.
+        if let Some(sender) = state
+            .members
+            .get_mut(&(message.conversation_id, message.sender_id))
+            && message.is_top_level()
+            && sender.last_read_seq < message.seq
+        {
+            sender.last_read_seq = message.seq;
+            sender.last_read_message_id = Some(message.id);
         }
         if let Some(client_id) = &message.client_msg_id {
             state.client_msg_ids.insert(

@@ -4,14 +4,16 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chat_domain::conversation::{
-    Access, Conversation, ConversationKind, ConversationListQuery, ConversationView,
-    MembershipView, NewConversation, ReadCursorUpdate, Visibility,
+    Access, Conversation, ConversationKind, ConversationListQuery, ConversationPatch,
+    ConversationView, LeaveMode, LeaveOutcome, Member, MemberListQuery, MembersChanged,
+    MembershipView, NewConversation, PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
+    Visibility,
 };
 use chat_domain::events::EventsFor;
 use chat_domain::message::MessagePreview;
 use chat_domain::ports::{ConversationRepository, Created};
 use chat_domain::user::User;
-use chat_domain::{ChatError, ConversationId, UserId};
+use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
@@ -27,22 +29,38 @@ use crate::users::lock_org_membership;
 /// How many members a sidebar shows besides the viewer.
 const OTHER_MEMBERS_SHOWN: i64 = 5;
 
-/// `FROM`/`JOIN` and unread figures of a conversation view, for a member `m`.
-/// Unread: top-level, not deleted, not the member's own, past the cursor and
-/// the history floor; walks `messages_top_level_idx` from the cursor on.
-fn view_select() -> String {
+/// The unread figures of member `m` in conversation `c`, per the contract:
+/// top-level, not deleted, not the member's own, past the cursor (which never
+/// sits below the history floor).
+///
+/// Cheap for any history length: top-level messages after the cursor are a
+/// subtraction of ordinals; from that we take away the deleted and the own
+/// ones, and count mentions, each a range probe on a small partial index
+/// (usually finding nothing).
+pub(crate) const UNREAD_LATERAL: &str = "CROSS JOIN LATERAL ( \
+    SELECT (c.top_count - m.read_top_ordinal) \
+      - (SELECT count(*) FROM messages d WHERE d.conversation_id = m.conversation_id \
+           AND d.parent_id IS NULL AND d.deleted_at IS NOT NULL AND d.seq > m.last_read_seq) \
+      - (SELECT count(*) FROM messages o WHERE o.conversation_id = m.conversation_id \
+           AND o.parent_id IS NULL AND o.sender_id = m.user_id AND o.deleted_at IS NULL \
+           AND o.seq > m.last_read_seq) AS unread_count, \
+    (SELECT count(*) FROM ( \
+        SELECT mm.seq FROM message_mentions mm WHERE mm.conversation_id = m.conversation_id \
+          AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq \
+        UNION \
+        SELECT e.seq FROM messages e WHERE e.conversation_id = m.conversation_id \
+          AND e.parent_id IS NULL AND e.mention_everyone AND e.deleted_at IS NULL \
+          AND e.sender_id <> m.user_id AND e.seq > m.last_read_seq) mentioned) AS mention_count \
+  ) unread";
+
+/// Conversation, membership and unread figures of a member `m`.
+pub(crate) fn view_select() -> String {
     format!(
         "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS}, \
            unread.unread_count, unread.mention_count \
          FROM conversation_members m \
          JOIN conversations c ON c.id = m.conversation_id \
-         CROSS JOIN LATERAL ( \
-           SELECT count(*) AS unread_count, \
-                  count(*) FILTER (WHERE x.mention_everyone OR m.user_id = ANY(x.mentions)) AS mention_count \
-           FROM messages x \
-           WHERE x.conversation_id = m.conversation_id AND x.parent_id IS NULL \
-             AND x.seq > GREATEST(m.last_read_seq, m.history_from_seq) \
-             AND x.deleted_at IS NULL AND x.sender_id <> m.user_id) unread"
+         {UNREAD_LATERAL}"
     )
 }
 
@@ -78,7 +96,7 @@ impl PgStore {
             .filter(|v| v.conversation.kind != ConversationKind::Channel)
             .map(|v| v.conversation.id.get())
             .collect();
-        let mut others = other_members(conn, &small, viewer).await?;
+        let mut others = other_members(conn, &small, Some(viewer)).await?;
         for view in &mut views {
             let id = view.conversation.id;
             let floor = view
@@ -92,7 +110,7 @@ impl PgStore {
     }
 }
 
-async fn last_messages(
+pub(crate) async fn last_messages(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
 ) -> StoreResult<HashMap<ConversationId, MessagePreview>> {
@@ -111,10 +129,12 @@ async fn last_messages(
         .collect())
 }
 
-async fn other_members(
+/// Up to five members of each conversation, oldest first, leaving out
+/// `exclude` (the viewer; events have none).
+pub(crate) async fn other_members(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
-    viewer: UserId,
+    exclude: Option<UserId>,
 ) -> StoreResult<HashMap<ConversationId, Vec<User>>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -122,13 +142,13 @@ async fn other_members(
     let rows: Vec<MemberUserRow> = diesel::sql_query(format!(
         "SELECT cid.id AS for_conversation, {USER_COLUMNS} FROM unnest($1::bigint[]) AS cid(id) \
          CROSS JOIN LATERAL (SELECT cm.user_id, cm.joined_at FROM conversation_members cm \
-           WHERE cm.conversation_id = cid.id AND cm.user_id <> $2 \
+           WHERE cm.conversation_id = cid.id AND cm.user_id IS DISTINCT FROM $2 \
            ORDER BY cm.joined_at, cm.user_id LIMIT $3) o \
          JOIN users u ON u.id = o.user_id \
          ORDER BY cid.id, o.joined_at, o.user_id"
     ))
     .bind::<Array<BigInt>, _>(ids)
-    .bind::<BigInt, _>(viewer.get())
+    .bind::<Nullable<BigInt>, _>(exclude.map(UserId::get))
     .bind::<BigInt, _>(OTHER_MEMBERS_SHOWN)
     .load(conn)
     .await?;
@@ -343,7 +363,10 @@ impl ConversationRepository for PgStore {
         let partitions = self.outbox_partitions;
         conn.transaction(async |conn| -> StoreResult<MembershipView> {
             diesel::sql_query(
-                "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4 \
+                "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
+                   read_top_ordinal = COALESCE((SELECT x.top_ordinal FROM messages x \
+                     WHERE x.conversation_id = $1 AND x.parent_id IS NULL AND x.seq <= $3 \
+                     ORDER BY x.seq DESC LIMIT 1), 0) \
                  WHERE conversation_id = $1 AND user_id = $2 AND (NOT $5 OR last_read_seq < $3)",
             )
             .bind::<BigInt, _>(update.conversation_id.get())
@@ -375,5 +398,83 @@ impl ConversationRepository for PgStore {
         })
         .await
         .map_err(StoreError::into_chat)
+    }
+
+    async fn update(
+        &self,
+        id: ConversationId,
+        patch: ConversationPatch,
+        now: Timestamp,
+        events: EventsFor<ConversationView>,
+    ) -> Result<Conversation, ChatError> {
+        self.update_conversation(id, patch, now, events).await
+    }
+
+    async fn delete(
+        &self,
+        id: ConversationId,
+        events: EventsFor<ConversationView>,
+    ) -> Result<(), ChatError> {
+        self.delete_conversation(id, events).await
+    }
+
+    async fn members(&self, query: MemberListQuery) -> Result<(Vec<Member>, i64), ChatError> {
+        self.list_members(query).await
+    }
+
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        max_members: Option<i64>,
+        now: Timestamp,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Vec<Member>, ChatError> {
+        self.add_conversation_members(id, users, max_members, now, events)
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Member, ChatError> {
+        self.remove_conversation_member(id, user, events).await
+    }
+
+    async fn change_role(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        role: Role,
+        events: EventsFor<Member>,
+    ) -> Result<Member, ChatError> {
+        self.change_member_role(id, user, role, events).await
+    }
+
+    async fn leave(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        mode: LeaveMode,
+        events: EventsFor<LeaveOutcome>,
+    ) -> Result<LeaveOutcome, ChatError> {
+        self.leave_conversation(id, user, mode, events).await
+    }
+
+    async fn update_preferences(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        patch: PreferencesPatch,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        self.update_member_preferences(id, user, patch, events)
+            .await
+    }
+
+    async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
+        self.unread_totals_of(user, now).await
     }
 }

@@ -7,6 +7,7 @@
 
 mod conversations;
 mod error;
+mod membership;
 mod messages;
 mod migrate;
 mod outbox;

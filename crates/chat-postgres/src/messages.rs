@@ -5,6 +5,7 @@ use chat_domain::events::EventsFor;
 use chat_domain::message::{Message, MessageRange, MessageView, NewMessage};
 use chat_domain::ports::{Created, MessageRepository, SentMessage};
 use chat_domain::{ChatError, MessageId, UserId};
+use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
@@ -12,6 +13,14 @@ use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::write_events;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+
+#[derive(QueryableByName)]
+struct SeqRow {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = BigInt)]
+    top_count: i64,
+}
 
 async fn load_message(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Option<MessageRow>> {
     let rows: Vec<MessageRow> = diesel::sql_query(format!(
@@ -59,27 +68,29 @@ impl PgStore {
                 return existing_send(conn, existing).await;
             }
             let top_level = new.parent_id.is_none();
-            let seq: Vec<IdRow> = diesel::sql_query(
+            let counters: Vec<SeqRow> = diesel::sql_query(
                 "UPDATE conversations SET last_seq = last_seq + 1, \
+                   top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
                    last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
                    activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
-                 WHERE id = $1 RETURNING last_seq AS id",
+                 WHERE id = $1 RETURNING last_seq AS seq, top_count",
             )
             .bind::<BigInt, _>(new.conversation_id.get())
             .bind::<Bool, _>(top_level)
             .bind::<Timestamptz, _>(new.created_at.datetime())
             .load(conn)
             .await?;
-            let seq = seq
+            let counters = counters
                 .into_iter()
                 .next()
-                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
-                .id;
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+            let seq = counters.seq;
+            let top_ordinal = top_level.then_some(counters.top_count);
             let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
             let id: IdRow = diesel::sql_query(
-                "INSERT INTO messages (conversation_id, seq, sender_id, content, gif, mentions, \
+                "INSERT INTO messages (conversation_id, seq, top_ordinal, sender_id, content, gif, mentions, \
                    mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING id",
+                 VALUES ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING id",
             )
             .bind::<BigInt, _>(new.conversation_id.get())
             .bind::<BigInt, _>(seq)
@@ -93,8 +104,36 @@ impl PgStore {
             .bind::<Nullable<Text>, _>(new.metadata.as_deref())
             .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str()))
             .bind::<Timestamptz, _>(new.created_at.datetime())
+            .bind::<Nullable<BigInt>, _>(top_ordinal)
             .get_result(conn)
             .await?;
+            if let Some(ordinal) = top_ordinal {
+                // Mentions of others count as unread mentions.
+                diesel::sql_query(
+                    "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
+                     SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u WHERE u <> $5",
+                )
+                .bind::<BigInt, _>(new.conversation_id.get())
+                .bind::<BigInt, _>(seq)
+                .bind::<BigInt, _>(id.id)
+                .bind::<Array<BigInt>, _>(&mentions)
+                .bind::<BigInt, _>(new.sender_id.get())
+                .execute(conn)
+                .await?;
+                // Posting in a conversation means having read it.
+                diesel::sql_query(
+                    "UPDATE conversation_members SET last_read_seq = $3, read_top_ordinal = $4, \
+                       last_read_message_id = $5 \
+                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3",
+                )
+                .bind::<BigInt, _>(new.conversation_id.get())
+                .bind::<BigInt, _>(new.sender_id.get())
+                .bind::<BigInt, _>(seq)
+                .bind::<BigInt, _>(ordinal)
+                .bind::<BigInt, _>(id.id)
+                .execute(conn)
+                .await?;
+            }
             if let Some(parent) = new.parent_id {
                 diesel::sql_query(
                     "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \

@@ -4,8 +4,8 @@
 //! message, `m_` membership, `u_` user) so one query can embed several rows.
 
 use chat_domain::conversation::{
-    Conversation, ConversationKind, HistoryMode, Membership, NotifyLevel, PostingPolicy, Role,
-    Visibility,
+    Conversation, ConversationKind, HistoryMode, Member, Membership, NotifyLevel, PostingPolicy,
+    Role, Visibility,
 };
 use chat_domain::message::{Message, MessagePreview, MessageView, QuotedMessage};
 use chat_domain::user::User;
@@ -374,4 +374,29 @@ impl MessageRow {
 pub(crate) struct IdRow {
     #[diesel(sql_type = BigInt)]
     pub(crate) id: i64,
+}
+
+/// A member with their user.
+#[derive(QueryableByName)]
+pub(crate) struct MemberRow {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(sql_type = Text)]
+    m_role: String,
+    #[diesel(sql_type = Timestamptz)]
+    m_joined_at: OffsetDateTime,
+}
+
+/// The member columns: [`USER_COLUMNS`] of `u` and the role of `m`.
+pub(crate) const MEMBER_COLUMNS: &str = "u.id AS u_id, u.org_id AS u_org_id, u.name AS u_name, \
+    u.username AS u_username, u.avatar_url AS u_avatar_url, m.role AS m_role, m.joined_at AS m_joined_at";
+
+impl MemberRow {
+    pub(crate) fn into_domain(self) -> Result<Member, ChatError> {
+        Ok(Member {
+            role: Role::parse(&self.m_role).ok_or_else(|| corrupt("role", &self.m_role))?,
+            joined_at: ts(self.m_joined_at),
+            user: self.user.into_domain(),
+        })
+    }
 }

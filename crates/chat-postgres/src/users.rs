@@ -63,9 +63,13 @@ impl UserRepository for PgStore {
             lock_org_membership(conn, user.org_id).await?;
             diesel::sql_query(
                 "WITH joined AS ( \
-                   INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, history_from_seq) \
+                   INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, \
+                     history_from_seq, last_read_seq, read_top_ordinal, last_read_message_id) \
                    SELECT c.id, $1, 'member', $3, \
-                          CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END \
+                          CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END, \
+                          c.last_seq, c.top_count, \
+                          (SELECT x.id FROM messages x WHERE x.conversation_id = c.id \
+                             AND x.parent_id IS NULL ORDER BY x.seq DESC LIMIT 1) \
                    FROM conversations c WHERE c.org_id = $2 AND c.visibility = 'org' \
                    ON CONFLICT DO NOTHING RETURNING conversation_id) \
                  UPDATE conversations SET member_count = member_count + 1 \

@@ -4,7 +4,7 @@ use crate::conversation::{
     Conversation, ConversationCursor, ConversationKind, ConversationListQuery, ConversationView,
     DirectPair, HistoryMode, NewConversation, PostingPolicy, Visibility,
 };
-use crate::events::{Audience, EventPayload};
+use crate::events::{Audience, ConversationChange, EventPayload};
 use crate::ports::Created;
 use crate::user::{Caller, User};
 use crate::{ChatError, ConversationId, UserId};
@@ -78,7 +78,7 @@ impl ChatService {
                         conversation.id,
                         conversation.created_at,
                         Audience::Members,
-                        EventPayload::ConversationAdded(view),
+                        EventPayload::Conversation(ConversationChange::Added, view),
                     )]
                 }),
             )
@@ -220,7 +220,11 @@ fn member_ids_with_creator(caller: Caller, new: &NewConversation) -> Vec<UserId>
 }
 
 /// Trims optional text; empty means absent; at most `max` characters.
-fn optional_text(text: Option<&str>, field: &str, max: usize) -> Result<Option<String>, ChatError> {
+pub(super) fn optional_text(
+    text: Option<&str>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ChatError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };

@@ -2,12 +2,17 @@
 //! adds its operations in its own module.
 
 mod conversations;
+mod manage;
+mod members;
 mod messages;
+mod preferences;
 mod read_state;
 
 use std::sync::Arc;
 
 pub use conversations::CreateConversation;
+pub use manage::UpdateConversation;
+pub use members::MemberPage;
 pub use messages::{Anchor, ListMessages, MessagePage, SendMessage};
 pub use read_state::{MarkRead, ReadState};
 

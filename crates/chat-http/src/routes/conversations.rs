@@ -28,7 +28,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 pub(crate) struct Empty {}
 
 /// Parses one of a closed set of names, naming the field when it is not one.
-fn named<T>(
+pub(super) fn named<T>(
     field: &str,
     text: Option<String>,
     parse: fn(&str) -> Option<T>,

@@ -4,6 +4,7 @@
 
 mod conversations;
 mod health;
+mod manage;
 mod messages;
 
 use actix_web::web;
@@ -17,6 +18,7 @@ use crate::wire::parse_decimal_id;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     conversations::configure(cfg);
+    manage::configure(cfg);
     messages::configure(cfg);
 }
 

@@ -1,14 +1,13 @@
 //! Opaque list cursors. Clients must not parse them; the encoding may change.
 
-use chat_domain::conversation::ConversationCursor;
-use chat_domain::{ConversationId, Timestamp};
+use chat_domain::conversation::{ConversationCursor, MemberCursor};
+use chat_domain::{ConversationId, Timestamp, UserId};
 
 use crate::error::ApiError;
 
 /// Encodes a list-conversations position as an opaque token.
 pub fn encode_cursor(cursor: ConversationCursor) -> String {
-    let plain = format!("c1:{}:{}", cursor.activity_at.unix_millis(), cursor.id);
-    plain.bytes().map(|b| format!("{b:02x}")).collect()
+    encode("c1", cursor.activity_at, cursor.id.get())
 }
 
 /// Decodes a token made by [`encode_cursor`].
@@ -16,6 +15,37 @@ pub fn encode_cursor(cursor: ConversationCursor) -> String {
 /// # Errors
 /// `validation_failed` on `cursor` for anything else.
 pub fn decode_cursor(token: &str) -> Result<ConversationCursor, ApiError> {
+    let (activity_at, id) = decode("c1", token)?;
+    Ok(ConversationCursor {
+        activity_at,
+        id: ConversationId::new(id),
+    })
+}
+
+/// Encodes a member-list position as an opaque token.
+pub fn encode_member_cursor(cursor: MemberCursor) -> String {
+    encode("m1", cursor.joined_at, cursor.user_id.get())
+}
+
+/// Decodes a token made by [`encode_member_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_member_cursor(token: &str) -> Result<MemberCursor, ApiError> {
+    let (joined_at, id) = decode("m1", token)?;
+    Ok(MemberCursor {
+        joined_at,
+        user_id: UserId::new(id),
+    })
+}
+
+/// `tag:millis:id`, hex-encoded: opaque, and refused when tampered with.
+fn encode(tag: &str, at: Timestamp, id: i64) -> String {
+    let plain = format!("{tag}:{}:{id}", at.unix_millis());
+    plain.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode(tag: &str, token: &str) -> Result<(Timestamp, i64), ApiError> {
     let invalid = || ApiError::validation("cursor", "not a cursor this service issued");
     if !token.len().is_multiple_of(2) || token.len() > 128 {
         return Err(invalid());
@@ -32,18 +62,21 @@ pub fn decode_cursor(token: &str) -> Result<ConversationCursor, ApiError> {
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(invalid)?;
     let mut parts = plain.split(':');
-    let (Some("c1"), Some(millis), Some(id), None) =
+    let (Some(found), Some(millis), Some(id), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(invalid());
     };
-    let activity_at = millis
+    if found != tag {
+        return Err(invalid());
+    }
+    let at = millis
         .parse()
         .ok()
         .and_then(Timestamp::from_unix_millis)
         .ok_or_else(invalid)?;
-    let id = id.parse().map(ConversationId::new).map_err(|_| invalid())?;
-    Ok(ConversationCursor { activity_at, id })
+    let id = id.parse().map_err(|_| invalid())?;
+    Ok((at, id))
 }
 
 #[cfg(test)]

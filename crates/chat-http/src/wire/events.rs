@@ -3,6 +3,7 @@
 use chat_domain::events::{EventEncoder, EventPayload, OutboxEvent, UnreadUpdate};
 use serde::Serialize;
 
+use super::member::MemberEventDto;
 use super::{ConversationDto, MembershipDto, MessageDto, WireId, WireTime, wire_time};
 
 /// Encodes events with the contract's wire shapes; stores call it to fill
@@ -26,6 +27,7 @@ struct Envelope<'a> {
 enum Data {
     Message(Box<MessageDto>),
     Conversation(Box<ConversationDto>),
+    Member(MemberEventDto),
     Membership(MembershipDto),
     Unread(UnreadDto),
 }
@@ -56,10 +58,13 @@ impl EventEncoder for JsonEventEncoder {
             EventPayload::MessageCreated(view) | EventPayload::MessageUpdated(view) => {
                 Data::Message(Box::new(MessageDto::from(view)))
             }
-            EventPayload::ConversationAdded(view) => {
+            EventPayload::Conversation(_, view) => {
                 Data::Conversation(Box::new(ConversationDto::from(view)))
             }
-            EventPayload::ReadUpdated(view) => Data::Membership(MembershipDto::from(view)),
+            EventPayload::Member(_, member) => Data::Member(MemberEventDto::from(member)),
+            EventPayload::ReadUpdated(view) | EventPayload::PreferencesUpdated(view) => {
+                Data::Membership(MembershipDto::from(view))
+            }
             EventPayload::UnreadUpdated(update) => Data::Unread(UnreadDto::from(update)),
         };
         let envelope = Envelope {

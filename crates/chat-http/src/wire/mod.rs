@@ -5,11 +5,13 @@
 mod conversation;
 mod cursor;
 mod events;
+mod member;
 mod message;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
-pub use cursor::{decode_cursor, encode_cursor};
+pub use cursor::{decode_cursor, decode_member_cursor, encode_cursor, encode_member_cursor};
 pub use events::JsonEventEncoder;
+pub use member::MemberDto;
 pub use message::MessageDto;
 
 use std::fmt;
@@ -84,6 +86,16 @@ impl<'de> Deserialize<'de> for WireTime {
             .map(|at| WireTime(Timestamp::from_datetime(at)))
             .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &"an RFC3339 time"))
     }
+}
+
+/// Deserializes a clearable field: absent (with `#[serde(default)]`) is
+/// `None`, `null` is `Some(None)`, a value is `Some(Some(value))`.
+pub(crate) fn clearable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Renders an optional time.

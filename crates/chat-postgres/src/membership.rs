@@ -1,0 +1,528 @@
+//! Changes to a conversation's shared state and membership: update, delete,
+//! members, roles, leaving, preferences, and unread totals.
+
+use chat_domain::conversation::{
+    Conversation, ConversationPatch, ConversationView, LeaveMode, LeaveOutcome, Member,
+    MemberListQuery, MembersChanged, MembershipView, PreferencesPatch, Role, UnreadTotals,
+};
+use chat_domain::events::EventsFor;
+use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::PgStore;
+use crate::conversations::{UNREAD_LATERAL, last_messages, other_members, view_select};
+use crate::error::{StoreError, StoreResult};
+use crate::outbox::write_events;
+use crate::rows::{
+    CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow, MEMBER_COLUMNS, MemberRow,
+};
+
+/// Locks the conversation's row for the rest of the transaction: membership
+/// changes of one conversation happen one at a time.
+async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<Conversation> {
+    let rows: Vec<ConversationRow> = diesel::sql_query(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 FOR UPDATE"
+    ))
+    .bind::<BigInt, _>(id.get())
+    .load(conn)
+    .await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+    Ok(row.into_domain()?)
+}
+
+/// The conversation as events show it: no viewer, so no membership, and up
+/// to five members whoever they are.
+async fn event_view(
+    conn: &mut AsyncPgConnection,
+    conversation: Conversation,
+) -> StoreResult<ConversationView> {
+    let id = conversation.id;
+    let mut last = last_messages(conn, &[id.get()]).await?;
+    let shown = if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
+        Vec::new()
+    } else {
+        other_members(conn, &[id.get()], None)
+            .await?
+            .remove(&id)
+            .unwrap_or_default()
+    };
+    Ok(ConversationView {
+        conversation,
+        last_message: last.remove(&id),
+        other_members: shown,
+        membership: None,
+    })
+}
+
+async fn member(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> StoreResult<Option<Member>> {
+    let rows: Vec<MemberRow> = diesel::sql_query(format!(
+        "SELECT {MEMBER_COLUMNS} FROM conversation_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.conversation_id = $1 AND m.user_id = $2"
+    ))
+    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(user.get())
+    .load(conn)
+    .await?;
+    rows.into_iter()
+        .next()
+        .map(|r| r.into_domain().map_err(StoreError::Chat))
+        .transpose()
+}
+
+async fn membership_view(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> StoreResult<MembershipView> {
+    let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+        "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
+        view_select()
+    ))
+    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(user.get())
+    .load(conn)
+    .await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+    Ok(MembershipView {
+        membership: row.membership.into_domain()?,
+        unread_count: row.unread_count,
+        mention_count: row.mention_count,
+    })
+}
+
+async fn owner_count(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<i64> {
+    let row: IdRow = diesel::sql_query(
+        "SELECT count(*) AS id FROM conversation_members WHERE conversation_id = $1 AND role = 'owner'",
+    )
+    .bind::<BigInt, _>(id.get())
+    .get_result(conn)
+    .await?;
+    Ok(row.id)
+}
+
+async fn delete_membership(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> StoreResult<()> {
+    diesel::sql_query(
+        "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(user.get())
+    .execute(&mut *conn)
+    .await?;
+    diesel::sql_query("UPDATE conversations SET member_count = member_count - 1 WHERE id = $1")
+        .bind::<BigInt, _>(id.get())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct TotalsRow {
+    #[diesel(sql_type = BigInt)]
+    total_unread: i64,
+    #[diesel(sql_type = BigInt)]
+    unread_conversation_count: i64,
+    #[diesel(sql_type = BigInt)]
+    mention_count: i64,
+}
+
+impl PgStore {
+    pub(crate) async fn update_conversation(
+        &self,
+        id: ConversationId,
+        patch: ConversationPatch,
+        now: Timestamp,
+        events: EventsFor<ConversationView>,
+    ) -> Result<Conversation, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Conversation> {
+            let rows: Vec<ConversationRow> = diesel::sql_query(format!(
+                "UPDATE conversations c SET \
+                   kind = COALESCE($2, c.kind), \
+                   name = CASE WHEN $3 THEN $4 ELSE c.name END, \
+                   description = CASE WHEN $5 THEN $6 ELSE c.description END, \
+                   avatar_file_id = CASE WHEN $7 THEN $8 ELSE c.avatar_file_id END, \
+                   posting_policy = COALESCE($9, c.posting_policy), \
+                   metadata = CASE WHEN $10 THEN $11::jsonb ELSE c.metadata END, \
+                   archived_at = CASE WHEN $12 THEN $13 ELSE c.archived_at END, \
+                   updated_at = $14 \
+                 WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<Text>, _>(patch.kind.map(|k| k.as_str()))
+            .bind::<Bool, _>(patch.name.is_some())
+            .bind::<Nullable<Text>, _>(patch.name.clone().flatten())
+            .bind::<Bool, _>(patch.description.is_some())
+            .bind::<Nullable<Text>, _>(patch.description.clone().flatten())
+            .bind::<Bool, _>(patch.avatar_file_id.is_some())
+            .bind::<Nullable<BigInt>, _>(patch.avatar_file_id.flatten().map(|a| a.get()))
+            .bind::<Nullable<Text>, _>(patch.posting_policy.map(|p| p.as_str()))
+            .bind::<Bool, _>(patch.metadata.is_some())
+            .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
+            .bind::<Bool, _>(patch.archived_at.is_some())
+            .bind::<Nullable<Timestamptz>, _>(patch.archived_at.flatten().map(Timestamp::datetime))
+            .bind::<Timestamptz, _>(now.datetime())
+            .load(conn)
+            .await?;
+            let conversation = rows
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
+                .into_domain()?;
+            let view = event_view(conn, conversation.clone()).await?;
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            Ok(conversation)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn delete_conversation(
+        &self,
+        id: ConversationId,
+        events: EventsFor<ConversationView>,
+    ) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<()> {
+            let conversation = lock(conn, id).await?;
+            let view = event_view(conn, conversation).await?;
+            // Written first: the members are still there to address.
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            diesel::sql_query("DELETE FROM conversations WHERE id = $1")
+                .bind::<BigInt, _>(id.get())
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn list_members(
+        &self,
+        query: MemberListQuery,
+    ) -> Result<(Vec<Member>, i64), ChatError> {
+        let mut conn = self.conn().await?;
+        let role = query.role.map(Role::as_str);
+        let rows: Vec<MemberRow> = diesel::sql_query(format!(
+            "SELECT {MEMBER_COLUMNS} FROM conversation_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.conversation_id = $1 AND ($2::text IS NULL OR m.role = $2) \
+               AND ($3::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($3, $4)) \
+             ORDER BY m.joined_at, m.user_id LIMIT $5"
+        ))
+        .bind::<BigInt, _>(query.conversation_id.get())
+        .bind::<Nullable<Text>, _>(role)
+        .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.joined_at.datetime()))
+        .bind::<BigInt, _>(query.after.map_or(0, |a| a.user_id.get()))
+        .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let total: IdRow = diesel::sql_query(
+            "SELECT count(*) AS id FROM conversation_members \
+             WHERE conversation_id = $1 AND ($2::text IS NULL OR role = $2)",
+        )
+        .bind::<BigInt, _>(query.conversation_id.get())
+        .bind::<Nullable<Text>, _>(role)
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let members = rows
+            .into_iter()
+            .map(MemberRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok((members, total.id))
+    }
+
+    pub(crate) async fn add_conversation_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        max_members: Option<i64>,
+        now: Timestamp,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Vec<Member>, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Vec<Member>> {
+            let conversation = lock(conn, id).await?;
+            let raw: Vec<i64> = users.iter().map(|u| u.get()).collect();
+            let existing: Vec<IdRow> = diesel::sql_query(
+                "SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2)",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<Array<BigInt>, _>(&raw)
+            .load(conn)
+            .await?;
+            let fresh: Vec<i64> = raw.iter().copied().filter(|u| !existing.iter().any(|e| e.id == *u)).collect();
+            let grown = conversation.member_count + i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+            if max_members.is_some_and(|max| grown > max) {
+                return Err(StoreError::Chat(ChatError::conflict("the conversation is full")));
+            }
+            // Late joiners start caught up; sinceJoin hides what came before.
+            diesel::sql_query(
+                "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, \
+                   history_from_seq, last_read_seq, read_top_ordinal, last_read_message_id) \
+                 SELECT c.id, u, 'member', $3, \
+                   CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END, c.last_seq, c.top_count, \
+                   (SELECT x.id FROM messages x WHERE x.conversation_id = c.id AND x.parent_id IS NULL \
+                      ORDER BY x.seq DESC LIMIT 1) \
+                 FROM conversations c, unnest($2::bigint[]) AS u WHERE c.id = $1",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<Array<BigInt>, _>(&fresh)
+            .bind::<Timestamptz, _>(now.datetime())
+            .execute(&mut *conn)
+            .await?;
+            let conversation: ConversationRow = diesel::sql_query(format!(
+                "UPDATE conversations c SET member_count = $2 WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind::<BigInt, _>(id.get())
+            .bind::<BigInt, _>(grown)
+            .get_result(conn)
+            .await?;
+            let rows: Vec<MemberRow> = diesel::sql_query(format!(
+                "SELECT {MEMBER_COLUMNS} FROM conversation_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.conversation_id = $1 AND m.user_id = ANY($2) ORDER BY m.joined_at, m.user_id"
+            ))
+            .bind::<BigInt, _>(id.get())
+            .bind::<Array<BigInt>, _>(&raw)
+            .load(conn)
+            .await?;
+            let members: Vec<Member> = rows.into_iter().map(MemberRow::into_domain).collect::<Result<_, _>>()?;
+            let added = members.iter().filter(|m| fresh.contains(&m.user.id.get())).cloned().collect();
+            let changed = MembersChanged {
+                conversation: event_view(conn, conversation.into_domain()?).await?,
+                members: added,
+            };
+            write_events(conn, encoder.as_ref(), partitions, events(&changed)).await?;
+            Ok(members)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn remove_conversation_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        events: EventsFor<MembersChanged>,
+    ) -> Result<Member, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Member> {
+            let conversation = lock(conn, id).await?;
+            let removed = member(conn, id, user)
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
+            if removed.role == Role::Owner && owner_count(conn, id).await? <= 1 {
+                return Err(StoreError::Chat(ChatError::conflict(
+                    "the last owner cannot be removed",
+                )));
+            }
+            delete_membership(conn, id, user).await?;
+            let mut conversation = conversation;
+            conversation.member_count -= 1;
+            let changed = MembersChanged {
+                conversation: event_view(conn, conversation).await?,
+                members: vec![removed.clone()],
+            };
+            write_events(conn, encoder.as_ref(), partitions, events(&changed)).await?;
+            Ok(removed)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn change_member_role(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        role: Role,
+        events: EventsFor<Member>,
+    ) -> Result<Member, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<Member> {
+            lock(conn, id).await?;
+            let current = member(conn, id, user)
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
+            if current.role == Role::Owner && role != Role::Owner && owner_count(conn, id).await? <= 1 {
+                return Err(StoreError::Chat(ChatError::conflict("the last owner cannot be demoted")));
+            }
+            diesel::sql_query("UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2")
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(user.get())
+                .bind::<Text, _>(role.as_str())
+                .execute(&mut *conn)
+                .await?;
+            let updated = Member { role, ..current };
+            write_events(conn, encoder.as_ref(), partitions, events(&updated)).await?;
+            Ok(updated)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn leave_conversation(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        mode: LeaveMode,
+        events: EventsFor<LeaveOutcome>,
+    ) -> Result<LeaveOutcome, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<LeaveOutcome> {
+            let conversation = lock(conn, id).await?;
+            let left = member(conn, id, user)
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+            let outcome = match mode {
+                LeaveMode::Hide => {
+                    diesel::sql_query(
+                        "UPDATE conversation_members SET hidden = true WHERE conversation_id = $1 AND user_id = $2",
+                    )
+                    .bind::<BigInt, _>(id.get())
+                    .bind::<BigInt, _>(user.get())
+                    .execute(&mut *conn)
+                    .await?;
+                    LeaveOutcome {
+                        conversation: event_view(conn, conversation).await?,
+                        left,
+                        hidden: Some(membership_view(conn, id, user).await?),
+                        new_owner: None,
+                        deleted: false,
+                    }
+                }
+                LeaveMode::Remove => {
+                    let view = event_view(conn, conversation).await?;
+                    let was_last_owner = left.role == Role::Owner && owner_count(conn, id).await? <= 1;
+                    delete_membership(conn, id, user).await?;
+                    // The longest-standing member inherits a group whose last owner left.
+                    let heir: Vec<IdRow> = diesel::sql_query(
+                        "SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1 \
+                         ORDER BY joined_at, user_id LIMIT 1",
+                    )
+                    .bind::<BigInt, _>(id.get())
+                    .load(conn)
+                    .await?;
+                    let mut new_owner = None;
+                    if let (true, Some(heir)) = (was_last_owner, heir.iter().next()) {
+                        diesel::sql_query(
+                            "UPDATE conversation_members SET role = 'owner' WHERE conversation_id = $1 AND user_id = $2",
+                        )
+                        .bind::<BigInt, _>(id.get())
+                        .bind::<BigInt, _>(heir.id)
+                        .execute(&mut *conn)
+                        .await?;
+                        new_owner = member(conn, id, UserId::new(heir.id)).await?;
+                    }
+                    LeaveOutcome {
+                        conversation: view,
+                        left,
+                        hidden: None,
+                        new_owner,
+                        deleted: heir.is_empty(),
+                    }
+                }
+            };
+            write_events(conn, encoder.as_ref(), partitions, events(&outcome)).await?;
+            if outcome.deleted {
+                diesel::sql_query("DELETE FROM conversations WHERE id = $1")
+                    .bind::<BigInt, _>(id.get())
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(outcome)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn update_member_preferences(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        patch: PreferencesPatch,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<MembershipView> {
+            diesel::sql_query(
+                "UPDATE conversation_members SET starred = COALESCE($3, starred), \
+                   mute_until = CASE WHEN $4 THEN $5 ELSE mute_until END, \
+                   notify_level = COALESCE($6, notify_level) \
+                 WHERE conversation_id = $1 AND user_id = $2",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<BigInt, _>(user.get())
+            .bind::<Nullable<Bool>, _>(patch.starred)
+            .bind::<Bool, _>(patch.mute_until.is_some())
+            .bind::<Nullable<Timestamptz>, _>(patch.mute_until.flatten().map(Timestamp::datetime))
+            .bind::<Nullable<Text>, _>(patch.notify_level.map(|n| n.as_str()))
+            .execute(&mut *conn)
+            .await?;
+            let view = membership_view(conn, id, user).await?;
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            Ok(view)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn unread_totals_of(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<UnreadTotals, ChatError> {
+        let mut conn = self.conn().await?;
+        // Only conversations with a top-level message past the cursor can
+        // have anything unread: the ordinal comparison skips the rest.
+        let totals: TotalsRow = diesel::sql_query(format!(
+            "SELECT COALESCE(sum(unread.unread_count), 0)::bigint AS total_unread, \
+               count(*) FILTER (WHERE unread.unread_count > 0) AS unread_conversation_count, \
+               COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
+             FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+             {UNREAD_LATERAL} \
+             WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
+               AND c.top_count > m.read_top_ordinal"
+        ))
+        .bind::<BigInt, _>(user.get())
+        .bind::<Timestamptz, _>(now.datetime())
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(UnreadTotals {
+            total_unread: totals.total_unread,
+            unread_conversation_count: totals.unread_conversation_count,
+            mention_count: totals.mention_count,
+        })
+    }
+}
