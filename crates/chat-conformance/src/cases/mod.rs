@@ -762,3 +762,6 @@ pub async fn change_events_are_written_with_the_change(h: Harness) {
     assert_eq!(outbox[1].1, vec![chat]);
     assert_eq!(outbox[3].1, vec!["personal:2".to_owned()]);
 }
+
+mod membership;
+pub use membership::*;
