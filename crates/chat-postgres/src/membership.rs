@@ -432,7 +432,7 @@ impl PgStore {
                     .load(conn)
                     .await?;
                     let mut new_owner = None;
-                    if let (true, Some(heir)) = (was_last_owner, heir.iter().next()) {
+                    if let (true, Some(heir)) = (was_last_owner, heir.as_slice().first()) {
                         diesel::sql_query(
                             "UPDATE conversation_members SET role = 'owner' WHERE conversation_id = $1 AND user_id = $2",
                         )
