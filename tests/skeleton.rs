@@ -136,8 +136,13 @@ async fn the_slice_works_end_to_end_on_postgres() {
         .await;
     assert_eq!(got.body["content"], "hello bob");
 
-    let sidebar = server
+    // Bob answered, so he has read; Ann has his reply unread.
+    let bobs = server
         .post(&bob, "/chat/conversations/list", json!({}))
+        .await;
+    assert_eq!(bobs.body["data"][0]["membership"]["unreadCount"], 0);
+    let sidebar = server
+        .post(&ann, "/chat/conversations/list", json!({}))
         .await;
     let entry = &sidebar.body["data"][0];
     assert_eq!(entry["id"], dm.as_str());
@@ -148,17 +153,13 @@ async fn the_slice_works_end_to_end_on_postgres() {
         json!({"nextCursor": null, "hasMore": false})
     );
 
+    let read_path = format!("/chat/conversations/{dm}/read");
     let read = server
-        .post(
-            &bob,
-            &format!("/chat/conversations/{dm}/read"),
-            json!({"messageId": sent.body["id"]}),
-        )
+        .post(&ann, &read_path, json!({"messageId": reply.body["id"]}))
         .await;
-    assert_eq!(
-        read.body,
-        json!({"lastReadMessageId": sent.body["id"], "unreadCount": 0, "mentionCount": 0})
-    );
+    let expected =
+        json!({"lastReadMessageId": reply.body["id"], "unreadCount": 0, "mentionCount": 0});
+    assert_eq!(read.body, expected);
 
     // The outbox holds every event, in the shape Centrifugo's consumer reads.
     let rows = outbox(&server).await;
@@ -193,7 +194,7 @@ async fn the_slice_works_end_to_end_on_postgres() {
         rows.iter().all(|(_, _, p)| p == partition),
         "one conversation, one partition"
     );
-    assert_eq!(rows[3].1["channel"], "personal:2");
+    assert_eq!(rows[3].1["channel"], "personal:1");
 }
 
 #[tokio::test]
