@@ -3,7 +3,7 @@
 
 use crate::conversation::{ConversationView, Member, MembershipView};
 use crate::message::MessageView;
-use crate::{ConversationId, EventId, Timestamp, UserId};
+use crate::{ConversationId, EventId, MessageId, Timestamp, UserId};
 
 /// One event, addressed to a conversation's channel or to users' personal
 /// channels. The outbox row it becomes is the store's business.
@@ -44,6 +44,11 @@ pub fn personal_channel(id: UserId) -> String {
 pub enum EventPayload {
     MessageCreated(MessageView),
     MessageUpdated(MessageView),
+    /// The tombstone.
+    MessageDeleted(MessageView),
+    ReactionUpdated(ReactionUpdate),
+    PinAdded(PinUpdate),
+    PinRemoved(PinUpdate),
     /// A conversation-level change, with the conversation (no membership).
     Conversation(ConversationChange, ConversationView),
     /// A membership change, with the member.
@@ -86,6 +91,10 @@ impl EventPayload {
         match self {
             Self::MessageCreated(_) => "message.created",
             Self::MessageUpdated(_) => "message.updated",
+            Self::MessageDeleted(_) => "message.deleted",
+            Self::ReactionUpdated(_) => "reaction.updated",
+            Self::PinAdded(_) => "pin.added",
+            Self::PinRemoved(_) => "pin.removed",
             Self::Conversation(change, _) => match change {
                 ConversationChange::Updated => "conversation.updated",
                 ConversationChange::Archived => "conversation.archived",
@@ -105,6 +114,23 @@ impl EventPayload {
             Self::UnreadUpdated(_) => "unread.updated",
         }
     }
+}
+
+/// The data of `reaction.updated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionUpdate {
+    pub message_id: MessageId,
+    pub emoji: String,
+    pub user_id: UserId,
+    pub delta: i64,
+    pub reaction_counts: Vec<(String, i64)>,
+}
+
+/// The data of `pin.added` / `pin.removed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinUpdate {
+    pub message_id: MessageId,
+    pub pinned_by: UserId,
 }
 
 /// The data of `unread.updated`.

@@ -90,6 +90,14 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// The view events carry: nobody's own reactions.
+    pub fn for_everyone(&self) -> Self {
+        Self {
+            user_reactions: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The view of a freshly written message, before anyone reacted.
     pub fn fresh(message: Message, sender: User, quoted: Option<QuotedMessage>) -> Self {
         Self {
@@ -206,4 +214,163 @@ pub struct MessageRange {
     /// Newest first when true, oldest first otherwise.
     pub newest_first: bool,
     pub limit: usize,
+}
+
+/// A reaction emoji: 1 to 10 characters (a Unicode emoji or a `:shortcode:`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Emoji(String);
+
+impl Emoji {
+    /// Checks the length in characters.
+    ///
+    /// # Errors
+    /// `validation_failed` on `emoji`.
+    pub fn parse(text: String) -> Result<Self, ChatError> {
+        let chars = text.chars().count();
+        if chars == 0 || chars > 10 || text.trim().is_empty() {
+            return Err(ChatError::validation("emoji", "1 to 10 characters"));
+        }
+        Ok(Self(text))
+    }
+
+    /// The emoji as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A change to a message's editable parts. `None` leaves a field; for the
+/// clearable ones `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePatch {
+    pub content: Option<MessageContent>,
+    pub gif: Option<Option<String>>,
+    pub mentions: Option<Vec<UserId>>,
+    pub mention_everyone: Option<bool>,
+    pub metadata: Option<Option<String>>,
+    pub edited_at: Timestamp,
+}
+
+/// What a reaction request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionAction {
+    Add,
+    Remove,
+    /// Add when absent, remove when present.
+    Toggle,
+}
+
+/// A message's reactions after a reaction request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionChange {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub emoji: String,
+    pub user_id: UserId,
+    /// +1 added, -1 removed, 0 nothing changed.
+    pub delta: i64,
+    /// Every emoji and its count, most used first.
+    pub reaction_counts: Vec<(String, i64)>,
+    /// The caller's reactions.
+    pub user_reactions: Vec<String>,
+}
+
+/// Who reacted with an emoji.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub user: User,
+    pub emoji: String,
+    pub created_at: Timestamp,
+}
+
+/// A page of the users who reacted with one emoji, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionListQuery {
+    pub message_id: MessageId,
+    pub emoji: Emoji,
+    /// Start strictly after this reaction (instant, then user id).
+    pub after: Option<(Timestamp, UserId)>,
+    pub limit: usize,
+}
+
+/// A pinned message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub message: MessageView,
+    pub pinned_by: UserId,
+    pub pinned_at: Timestamp,
+}
+
+/// A change of a message's pinned state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinChange {
+    pub message: MessageView,
+    pub pinned_by: UserId,
+    /// Whether anything changed (pinning a pinned message does not).
+    pub changed: bool,
+}
+
+/// A page of a conversation's pins, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinListQuery {
+    pub conversation_id: ConversationId,
+    /// The viewer's history floor.
+    pub visible_after_seq: i64,
+    /// Start strictly after this pin (instant, then message id, descending).
+    pub after: Option<(Timestamp, MessageId)>,
+    pub limit: usize,
+}
+
+/// Why a message is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportReason {
+    Spam,
+    Harassment,
+    Hate,
+    Violence,
+    Sexual,
+    SelfHarm,
+    Other,
+}
+
+impl ReportReason {
+    /// Every reason.
+    pub const ALL: &'static [Self] = &[
+        Self::Spam,
+        Self::Harassment,
+        Self::Hate,
+        Self::Violence,
+        Self::Sexual,
+        Self::SelfHarm,
+        Self::Other,
+    ];
+
+    /// The contract's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Spam => "spam",
+            Self::Harassment => "harassment",
+            Self::Hate => "hate",
+            Self::Violence => "violence",
+            Self::Sexual => "sexual",
+            Self::SelfHarm => "self_harm",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses the contract's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == text)
+    }
+}
+
+/// A report for moderators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReport {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub reporter_id: UserId,
+    pub reason: ReportReason,
+    pub details: Option<String>,
+    pub created_at: Timestamp,
 }

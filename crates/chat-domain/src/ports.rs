@@ -12,7 +12,10 @@ use crate::conversation::{
     PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
 };
 use crate::events::EventsFor;
-use crate::message::{Message, MessageRange, MessageView, NewMessage};
+use crate::message::{
+    Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
+    PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
+};
 use crate::user::User;
 use crate::{ChatError, ConversationId, EventId, MessageId, OrgId, Timestamp, UserId};
 
@@ -272,6 +275,79 @@ pub trait MessageRepository: Send + Sync {
         range: MessageRange,
         viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError>;
+
+    /// Edits a live message; mention bookkeeping follows the new mentions.
+    ///
+    /// # Errors
+    /// `NotFound` when gone; `Conflict` when deleted meanwhile.
+    async fn edit(
+        &self,
+        id: MessageId,
+        patch: MessagePatch,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError>;
+
+    /// Turns the message into a tombstone (content, gif, metadata, mentions
+    /// cleared; unpinned). Deleting a tombstone changes nothing and writes no
+    /// event.
+    ///
+    /// # Errors
+    /// `NotFound` when gone.
+    async fn delete(
+        &self,
+        id: MessageId,
+        at: Timestamp,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError>;
+
+    /// Adds, removes or toggles `user`'s `emoji` on a message; refuses a new
+    /// distinct emoji past `max_distinct`, atomically.
+    ///
+    /// # Errors
+    /// `Conflict` past the distinct-emoji capacity; `NotFound` when gone.
+    async fn react(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: Emoji,
+        action: ReactionAction,
+        max_distinct: usize,
+        now: Timestamp,
+        events: EventsFor<ReactionChange>,
+    ) -> Result<ReactionChange, ChatError>;
+
+    /// A page of who reacted with an emoji, and how many did.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError>;
+
+    /// Pins or unpins a message; refuses a pin past `max_pins` in its
+    /// conversation, atomically.
+    ///
+    /// # Errors
+    /// `Conflict` past the capacity; `NotFound` when gone.
+    async fn set_pinned(
+        &self,
+        id: MessageId,
+        user: UserId,
+        pinned: bool,
+        max_pins: usize,
+        now: Timestamp,
+        events: EventsFor<PinChange>,
+    ) -> Result<PinChange, ChatError>;
+
+    /// A page of a conversation's pins as `viewer` sees them, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError>;
+
+    /// Stores a report; `false` when this reporter already reported it.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn report(&self, report: NewReport) -> Result<bool, ChatError>;
 }
 
 /// Whether the stores can serve requests (readiness).

@@ -12,7 +12,11 @@ use chat_domain::conversation::{
     Visibility,
 };
 use chat_domain::events::{Audience, EventsFor, OutboxEvent};
-use chat_domain::message::{Message, MessagePreview, MessageRange, MessageView, QuotedMessage};
+use chat_domain::message::{
+    Emoji, Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin,
+    PinChange, PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange,
+    ReactionListQuery,
+};
 use chat_domain::ports::{
     ConversationRepository, Created, HealthCheck, MessageRepository, SentMessage, UserRepository,
 };
@@ -36,6 +40,11 @@ struct State {
     /// Each conversation's messages by `seq`.
     timelines: HashMap<ConversationId, BTreeMap<i64, MessageId>>,
     client_msg_ids: HashMap<(ConversationId, UserId, String), MessageId>,
+    /// Each message's reactions in the order they were made.
+    reactions: HashMap<MessageId, Vec<(UserId, String, Timestamp)>>,
+    /// Pinned messages: conversation, who pinned, when.
+    pins: HashMap<MessageId, (ConversationId, UserId, Timestamp)>,
+    reports: HashMap<(MessageId, UserId), NewReport>,
     /// Written events, with `Audience::Members` resolved to the member list.
     outbox: Vec<OutboxEvent>,
     last_conversation_id: i64,
@@ -276,6 +285,9 @@ impl State {
             }
         }
         self.client_msg_ids.retain(|(c, _, _), _| *c != id);
+        self.pins.retain(|_, (c, _, _)| *c != id);
+        let messages = &self.messages;
+        self.reactions.retain(|m, _| messages.contains_key(m));
     }
 
     fn remove_membership(&mut self, id: ConversationId, user: UserId) {
@@ -300,7 +312,11 @@ impl State {
         })
     }
 
-    fn message_view(&self, message: &Message) -> Result<MessageView, ChatError> {
+    fn message_view(
+        &self,
+        message: &Message,
+        viewer: Option<UserId>,
+    ) -> Result<MessageView, ChatError> {
         let quoted = match message
             .quoted_message_id
             .and_then(|id| self.messages.get(&id))
@@ -317,11 +333,39 @@ impl State {
             }),
             None => None,
         };
-        Ok(MessageView::fresh(
-            message.clone(),
-            self.user(message.sender_id)?,
-            quoted,
-        ))
+        let mut view = MessageView::fresh(message.clone(), self.user(message.sender_id)?, quoted);
+        let reactions = self
+            .reactions
+            .get(&message.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // Most used first, then first used, then by emoji: as Postgres orders them.
+        let mut groups: Vec<(String, i64, Timestamp)> = Vec::new();
+        for (_, emoji, at) in reactions {
+            match groups.iter_mut().find(|(e, _, _)| e == emoji) {
+                Some(group) => {
+                    group.1 += 1;
+                    group.2 = group.2.min(*at);
+                }
+                None => groups.push((emoji.clone(), 1, *at)),
+            }
+        }
+        groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+        view.user_reactions = groups
+            .iter()
+            .filter(|(emoji, _, _)| {
+                reactions
+                    .iter()
+                    .any(|(u, e, _)| Some(*u) == viewer && e == emoji)
+            })
+            .map(|(emoji, _, _)| emoji.clone())
+            .collect();
+        view.reaction_counts = groups
+            .into_iter()
+            .map(|(emoji, count, _)| (emoji, count))
+            .collect();
+        view.pinned = self.pins.contains_key(&message.id);
+        Ok(view)
     }
 }
 
@@ -837,7 +881,7 @@ impl MessageRepository for InMemoryStore {
                 .get(&key)
                 .and_then(|id| state.messages.get(id))
             {
-                let message = state.message_view(existing)?;
+                let message = state.message_view(existing, Some(new.sender_id))?;
                 return Ok(Created {
                     value: SentMessage {
                         message,
@@ -913,11 +957,11 @@ impl MessageRepository for InMemoryStore {
         state.messages.insert(message.id, message.clone());
 
         let parent = match message.parent_id.and_then(|id| state.messages.get(&id)) {
-            Some(p) => Some(state.message_view(p)?),
+            Some(p) => Some(state.message_view(p, None)?),
             None => None,
         };
         let sent = SentMessage {
-            message: state.message_view(&message)?,
+            message: state.message_view(&message, None)?,
             parent,
         };
         let written = events(&sent);
@@ -932,19 +976,19 @@ impl MessageRepository for InMemoryStore {
         Ok(self.lock().messages.get(&id).cloned())
     }
 
-    async fn view(&self, id: MessageId, _viewer: UserId) -> Result<Option<MessageView>, ChatError> {
+    async fn view(&self, id: MessageId, viewer: UserId) -> Result<Option<MessageView>, ChatError> {
         let state = self.lock();
         state
             .messages
             .get(&id)
-            .map(|m| state.message_view(m))
+            .map(|m| state.message_view(m, Some(viewer)))
             .transpose()
     }
 
     async fn range(
         &self,
         range: MessageRange,
-        _viewer: UserId,
+        viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError> {
         let state = self.lock();
         let lower = range
@@ -974,7 +1018,245 @@ impl MessageRepository for InMemoryStore {
         } else {
             window.filter(matches).take(range.limit).collect()
         };
-        picked.into_iter().map(|m| state.message_view(m)).collect()
+        picked
+            .into_iter()
+            .map(|m| state.message_view(m, Some(viewer)))
+            .collect()
+    }
+
+    async fn edit(
+        &self,
+        id: MessageId,
+        patch: MessagePatch,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        let mut state = self.lock();
+        let message = state
+            .messages
+            .get_mut(&id)
+            .ok_or(ChatError::NotFound("message"))?;
+        if message.is_deleted() {
+            return Err(ChatError::conflict("the message is deleted"));
+        }
+        if let Some(content) = patch.content {
+            message.content = content.as_str().to_owned();
+        }
+        if let Some(gif) = patch.gif {
+            message.gif = gif;
+        }
+        if let Some(mentions) = patch.mentions {
+            message.mentions = mentions;
+        }
+        if let Some(everyone) = patch.mention_everyone {
+            message.mention_everyone = everyone;
+        }
+        if let Some(metadata) = patch.metadata {
+            message.metadata = metadata;
+        }
+        message.edited_at = Some(patch.edited_at);
+        let message = message.clone();
+        let view = state.message_view(&message, Some(message.sender_id))?;
+        let written = events(&view);
+        state.write_events(written);
+        Ok(view)
+    }
+
+    async fn delete(
+        &self,
+        id: MessageId,
+        at: Timestamp,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        let mut state = self.lock();
+        let message = state
+            .messages
+            .get_mut(&id)
+            .ok_or(ChatError::NotFound("message"))?;
+        if message.is_deleted() {
+            let message = message.clone();
+            return state.message_view(&message, Some(message.sender_id));
+        }
+        message.content.clear();
+        message.gif = None;
+        message.metadata = None;
+        message.mentions.clear();
+        message.mention_everyone = false;
+        message.deleted_at = Some(at);
+        let message = message.clone();
+        state.pins.remove(&id);
+        let view = state.message_view(&message, Some(message.sender_id))?;
+        let written = events(&view);
+        state.write_events(written);
+        Ok(view)
+    }
+
+    async fn react(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: Emoji,
+        action: ReactionAction,
+        max_distinct: usize,
+        now: Timestamp,
+        events: EventsFor<ReactionChange>,
+    ) -> Result<ReactionChange, ChatError> {
+        let mut state = self.lock();
+        let message = state
+            .messages
+            .get(&id)
+            .cloned()
+            .ok_or(ChatError::NotFound("message"))?;
+        let reactions = state.reactions.entry(id).or_default();
+        let emoji = emoji.as_str().to_owned();
+        let exists = reactions.iter().any(|(u, e, _)| *u == user && *e == emoji);
+        let want = match action {
+            ReactionAction::Add => true,
+            ReactionAction::Remove => false,
+            ReactionAction::Toggle => !exists,
+        };
+        let mut delta = 0;
+        if want && !exists {
+            let known = reactions.iter().any(|(_, e, _)| *e == emoji);
+            let mut distinct: Vec<&String> = reactions.iter().map(|(_, e, _)| e).collect();
+            distinct.sort();
+            distinct.dedup();
+            if !known && distinct.len() >= max_distinct {
+                return Err(ChatError::conflict(format!(
+                    "a message has at most {max_distinct} distinct emoji"
+                )));
+            }
+            reactions.push((user, emoji.clone(), now));
+            delta = 1;
+        } else if !want && exists {
+            reactions.retain(|(u, e, _)| !(*u == user && *e == emoji));
+            delta = -1;
+        }
+        let view = state.message_view(&message, Some(user))?;
+        let change = ReactionChange {
+            message_id: id,
+            conversation_id: message.conversation_id,
+            emoji,
+            user_id: user,
+            delta,
+            reaction_counts: view.reaction_counts,
+            user_reactions: view.user_reactions,
+        };
+        let written = events(&change);
+        state.write_events(written);
+        Ok(change)
+    }
+
+    async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError> {
+        let state = self.lock();
+        let mut matching: Vec<&(UserId, String, Timestamp)> = state
+            .reactions
+            .get(&query.message_id)
+            .into_iter()
+            .flatten()
+            .filter(|(_, e, _)| e == query.emoji.as_str())
+            .collect();
+        matching.sort_by_key(|(u, _, at)| (*at, *u));
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let page = matching
+            .into_iter()
+            .filter(|(u, _, at)| query.after.is_none_or(|after| (*at, *u) > after))
+            .take(query.limit)
+            .map(|(u, e, at)| {
+                Ok(Reaction {
+                    user: state.user(*u)?,
+                    emoji: e.clone(),
+                    created_at: *at,
+                })
+            })
+            .collect::<Result<Vec<_>, ChatError>>()?;
+        Ok((page, total))
+    }
+
+    async fn set_pinned(
+        &self,
+        id: MessageId,
+        user: UserId,
+        pinned: bool,
+        max_pins: usize,
+        now: Timestamp,
+        events: EventsFor<PinChange>,
+    ) -> Result<PinChange, ChatError> {
+        let mut state = self.lock();
+        let message = state
+            .messages
+            .get(&id)
+            .cloned()
+            .ok_or(ChatError::NotFound("message"))?;
+        let changed = if pinned {
+            if state.pins.contains_key(&id) {
+                false
+            } else {
+                let count = state
+                    .pins
+                    .values()
+                    .filter(|(c, _, _)| *c == message.conversation_id)
+                    .count();
+                if count >= max_pins {
+                    return Err(ChatError::conflict(format!(
+                        "a conversation has at most {max_pins} pins"
+                    )));
+                }
+                state.pins.insert(id, (message.conversation_id, user, now));
+                true
+            }
+        } else {
+            state.pins.remove(&id).is_some()
+        };
+        let change = PinChange {
+            message: state.message_view(&message, Some(user))?,
+            pinned_by: user,
+            changed,
+        };
+        let written = events(&change);
+        state.write_events(written);
+        Ok(change)
+    }
+
+    async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError> {
+        let state = self.lock();
+        let mut pins: Vec<(MessageId, UserId, Timestamp)> = state
+            .pins
+            .iter()
+            .filter(|(_, (c, _, _))| *c == query.conversation_id)
+            .map(|(m, (_, by, at))| (*m, *by, *at))
+            .filter(|(m, _, _)| {
+                state
+                    .messages
+                    .get(m)
+                    .is_some_and(|message| message.seq > query.visible_after_seq)
+            })
+            .collect();
+        pins.sort_by_key(|(m, _, at)| std::cmp::Reverse((*at, *m)));
+        pins.into_iter()
+            .filter(|(m, _, at)| query.after.is_none_or(|after| (*at, *m) < after))
+            .take(query.limit)
+            .map(|(m, by, at)| {
+                let message = state
+                    .messages
+                    .get(&m)
+                    .ok_or(ChatError::NotFound("message"))?;
+                Ok(Pin {
+                    message: state.message_view(message, Some(viewer))?,
+                    pinned_by: by,
+                    pinned_at: at,
+                })
+            })
+            .collect()
+    }
+
+    async fn report(&self, report: NewReport) -> Result<bool, ChatError> {
+        let mut state = self.lock();
+        let key = (report.message_id, report.reporter_id);
+        if state.reports.contains_key(&key) {
+            return Ok(false);
+        }
+        state.reports.insert(key, report);
+        Ok(true)
     }
 }
 

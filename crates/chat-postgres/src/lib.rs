@@ -11,6 +11,7 @@ mod membership;
 mod messages;
 mod migrate;
 mod outbox;
+mod reactions;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use chat_domain::events::EventsFor;
-use chat_domain::message::{Message, MessageRange, MessageView, NewMessage};
+use chat_domain::message::{
+    Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
+    PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
+};
 use chat_domain::ports::{Created, MessageRepository, SentMessage};
-use chat_domain::{ChatError, MessageId, UserId};
+use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -12,6 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::write_events;
+use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 
 #[derive(QueryableByName)]
@@ -22,7 +26,10 @@ struct SeqRow {
     top_count: i64,
 }
 
-async fn load_message(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Option<MessageRow>> {
+pub(crate) async fn load_message(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> StoreResult<Option<MessageRow>> {
     let rows: Vec<MessageRow> = diesel::sql_query(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = $1"
     ))
@@ -172,10 +179,12 @@ impl PgStore {
 }
 
 async fn existing_send(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Created<SentMessage>> {
-    let message = load_message(conn, id)
+    let mut message = load_message(conn, id)
         .await?
         .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
         .into_view();
+    let sender = message.message.sender_id;
+    decorate(conn, Some(sender), std::slice::from_mut(&mut message)).await?;
     Ok(Created {
         value: SentMessage {
             message,
@@ -230,7 +239,7 @@ impl MessageRepository for PgStore {
     async fn range(
         &self,
         range: MessageRange,
-        _viewer: UserId,
+        viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError> {
         let mut conn = self.conn().await?;
         let lower = range
@@ -260,6 +269,203 @@ impl MessageRepository for PgStore {
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
-        Ok(rows.into_iter().map(MessageRow::into_view).collect())
+        let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
+        decorate(&mut conn, Some(viewer), &mut views)
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(views)
     }
+
+    async fn edit(
+        &self,
+        id: MessageId,
+        patch: MessagePatch,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        self.edit_message(id, patch, events).await
+    }
+
+    async fn delete(
+        &self,
+        id: MessageId,
+        at: Timestamp,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        self.delete_message(id, at, events).await
+    }
+
+    async fn react(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: Emoji,
+        action: ReactionAction,
+        max_distinct: usize,
+        now: Timestamp,
+        events: EventsFor<ReactionChange>,
+    ) -> Result<ReactionChange, ChatError> {
+        self.react_to(id, user, emoji, action, max_distinct, now, events)
+            .await
+    }
+
+    async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError> {
+        self.list_reactions(query).await
+    }
+
+    async fn set_pinned(
+        &self,
+        id: MessageId,
+        user: UserId,
+        pinned: bool,
+        max_pins: usize,
+        now: Timestamp,
+        events: EventsFor<PinChange>,
+    ) -> Result<PinChange, ChatError> {
+        self.pin(id, user, pinned, max_pins, now, events).await
+    }
+
+    async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError> {
+        self.list_pins(query, viewer).await
+    }
+
+    async fn report(&self, report: NewReport) -> Result<bool, ChatError> {
+        self.store_report(report).await
+    }
+}
+
+impl PgStore {
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        patch: MessagePatch,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<MessageView> {
+            let current = lock_live(conn, id).await?;
+            let mentions: Option<Vec<i64>> = patch
+                .mentions
+                .as_ref()
+                .map(|m| m.iter().map(|u| u.get()).collect());
+            diesel::sql_query(
+                "UPDATE messages SET content = COALESCE($2, content), \
+                   gif = CASE WHEN $3 THEN $4 ELSE gif END, \
+                   mentions = COALESCE($5, mentions), \
+                   mention_everyone = COALESCE($6, mention_everyone), \
+                   metadata = CASE WHEN $7 THEN $8::jsonb ELSE metadata END, \
+                   edited_at = $9 \
+                 WHERE id = $1",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<Text>, _>(patch.content.as_ref().map(|c| c.as_str()))
+            .bind::<Bool, _>(patch.gif.is_some())
+            .bind::<Nullable<Text>, _>(patch.gif.clone().flatten())
+            .bind::<Nullable<Array<BigInt>>, _>(mentions.as_ref())
+            .bind::<Nullable<Bool>, _>(patch.mention_everyone)
+            .bind::<Bool, _>(patch.metadata.is_some())
+            .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
+            .bind::<Timestamptz, _>(patch.edited_at.datetime())
+            .execute(&mut *conn)
+            .await?;
+            if let (Some(mentions), true) = (mentions, current.is_top_level()) {
+                diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
+                    .bind::<BigInt, _>(id.get())
+                    .execute(&mut *conn)
+                    .await?;
+                diesel::sql_query(
+                    "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
+                     SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u WHERE u <> $5",
+                )
+                .bind::<BigInt, _>(current.conversation_id.get())
+                .bind::<BigInt, _>(current.seq)
+                .bind::<BigInt, _>(id.get())
+                .bind::<Array<BigInt>, _>(&mentions)
+                .bind::<BigInt, _>(current.sender_id.get())
+                .execute(&mut *conn)
+                .await?;
+            }
+            let view = decorated(conn, id, current.sender_id).await?;
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            Ok(view)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    async fn delete_message(
+        &self,
+        id: MessageId,
+        at: Timestamp,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<MessageView> {
+            let current = load_locked(conn, id).await?;
+            if current.is_deleted() {
+                return decorated(conn, id, current.sender_id).await;
+            }
+            // A tombstone keeps its place (seq, ordinal, thread) and loses
+            // its content, mentions and pin.
+            diesel::sql_query(
+                "UPDATE messages SET content = '', gif = NULL, metadata = NULL, mentions = '{}', \
+                   mention_everyone = false, deleted_at = $2 WHERE id = $1",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<Timestamptz, _>(at.datetime())
+            .execute(&mut *conn)
+            .await?;
+            for table in ["message_mentions", "pinned_messages"] {
+                diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
+                    .bind::<BigInt, _>(id.get())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let view = decorated(conn, id, current.sender_id).await?;
+            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            Ok(view)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+}
+
+/// The message, locked for the rest of the transaction.
+async fn load_locked(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
+    diesel::sql_query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(load_message(conn, id.get())
+        .await?
+        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+        .message())
+}
+
+/// The live message, locked; `conflict` when deleted.
+async fn lock_live(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
+    let message = load_locked(conn, id).await?;
+    if message.is_deleted() {
+        return Err(StoreError::Chat(ChatError::conflict(
+            "the message is deleted",
+        )));
+    }
+    Ok(message)
+}
+
+/// The message as `viewer` sees it.
+async fn decorated(
+    conn: &mut AsyncPgConnection,
+    id: MessageId,
+    viewer: UserId,
+) -> StoreResult<MessageView> {
+    let mut view = load_message(conn, id.get())
+        .await?
+        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+        .into_view();
+    decorate(conn, Some(viewer), std::slice::from_mut(&mut view)).await?;
+    Ok(view)
 }

@@ -132,10 +132,8 @@ impl ChatService {
             // No upload can be ready yet: attachments arrive with R2 uploads.
             return Err(ChatError::validation("attachmentIds", "unknown attachment"));
         }
-        if let Some(gif) = &request.gif
-            && (!gif.starts_with("https://") || gif.len() <= "https://".len())
-        {
-            return Err(ChatError::validation("gif", "must be an https URL"));
+        if let Some(gif) = &request.gif {
+            check_gif(gif)?;
         }
         if content.is_empty() && request.gif.is_none() && request.attachment_ids.is_empty() {
             return Err(ChatError::validation(
@@ -194,7 +192,7 @@ impl ChatService {
     }
 
     /// Mentions are distinct members of the conversation, at most the limit.
-    async fn check_mentions(
+    pub(super) async fn check_mentions(
         &self,
         access: &Access,
         requested: Vec<UserId>,
@@ -357,6 +355,17 @@ impl ChatService {
             _ => Err(ChatError::NotFound("message")),
         }
     }
+}
+
+/// A gif is an `https` URL.
+pub(super) fn check_gif(gif: &str) -> Result<(), ChatError> {
+    let valid = gif
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace));
+    if !valid {
+        return Err(ChatError::validation("gif", "must be an https URL"));
+    }
+    Ok(())
 }
 
 impl MessagePage {

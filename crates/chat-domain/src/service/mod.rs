@@ -4,8 +4,10 @@
 mod conversations;
 mod manage;
 mod members;
+mod message_changes;
 mod messages;
 mod preferences;
+mod reactions;
 mod read_state;
 
 use std::sync::Arc;
@@ -13,7 +15,9 @@ use std::sync::Arc;
 pub use conversations::CreateConversation;
 pub use manage::UpdateConversation;
 pub use members::MemberPage;
+pub use message_changes::{DeletedMessage, EditMessage};
 pub use messages::{Anchor, ListMessages, MessagePage, SendMessage};
+pub use reactions::{PinPage, ReactionPage};
 pub use read_state::{MarkRead, ReadState};
 
 use crate::conversation::Access;

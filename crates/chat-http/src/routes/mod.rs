@@ -6,6 +6,7 @@ mod conversations;
 mod health;
 mod manage;
 mod messages;
+mod reactions;
 
 use actix_web::web;
 use chat_domain::ConversationId;
@@ -20,6 +21,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     conversations::configure(cfg);
     manage::configure(cfg);
     messages::configure(cfg);
+    reactions::configure(cfg);
 }
 
 /// The `{id}` of a path, which must be a decimal int64.

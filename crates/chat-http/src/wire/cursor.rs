@@ -1,7 +1,7 @@
 //! Opaque list cursors. Clients must not parse them; the encoding may change.
 
 use chat_domain::conversation::{ConversationCursor, MemberCursor};
-use chat_domain::{ConversationId, Timestamp, UserId};
+use chat_domain::{ConversationId, MessageId, Timestamp, UserId};
 
 use crate::error::ApiError;
 
@@ -37,6 +37,32 @@ pub fn decode_member_cursor(token: &str) -> Result<MemberCursor, ApiError> {
         joined_at,
         user_id: UserId::new(id),
     })
+}
+
+/// Encodes a list-reactions position (reaction instant, user).
+pub fn encode_reaction_cursor((at, user): (Timestamp, UserId)) -> String {
+    encode("r1", at, user.get())
+}
+
+/// Decodes a token made by [`encode_reaction_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_reaction_cursor(token: &str) -> Result<(Timestamp, UserId), ApiError> {
+    decode("r1", token).map(|(at, id)| (at, UserId::new(id)))
+}
+
+/// Encodes a list-pins position (pin instant, message).
+pub fn encode_pin_cursor((at, message): (Timestamp, MessageId)) -> String {
+    encode("p1", at, message.get())
+}
+
+/// Decodes a token made by [`encode_pin_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_pin_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError> {
+    decode("p1", token).map(|(at, id)| (at, MessageId::new(id)))
 }
 
 /// `tag:millis:id`, hex-encoded: opaque, and refused when tampered with.

@@ -28,8 +28,27 @@ enum Data {
     Message(Box<MessageDto>),
     Conversation(Box<ConversationDto>),
     Member(MemberEventDto),
+    Reaction(ReactionDto),
+    Pin(PinDto),
     Membership(MembershipDto),
     Unread(UnreadDto),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReactionDto {
+    message_id: WireId,
+    emoji: String,
+    user_id: WireId,
+    delta: i64,
+    reaction_counts: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PinDto {
+    message_id: WireId,
+    pinned_by: WireId,
 }
 
 #[derive(Serialize)]
@@ -55,13 +74,24 @@ impl From<&UnreadUpdate> for UnreadDto {
 impl EventEncoder for JsonEventEncoder {
     fn encode(&self, event: &OutboxEvent) -> String {
         let data = match &event.payload {
-            EventPayload::MessageCreated(view) | EventPayload::MessageUpdated(view) => {
-                Data::Message(Box::new(MessageDto::from(view)))
-            }
+            EventPayload::MessageCreated(view)
+            | EventPayload::MessageUpdated(view)
+            | EventPayload::MessageDeleted(view) => Data::Message(Box::new(MessageDto::from(view))),
             EventPayload::Conversation(_, view) => {
                 Data::Conversation(Box::new(ConversationDto::from(view)))
             }
             EventPayload::Member(_, member) => Data::Member(MemberEventDto::from(member)),
+            EventPayload::ReactionUpdated(update) => Data::Reaction(ReactionDto {
+                message_id: WireId(update.message_id.get()),
+                emoji: update.emoji.clone(),
+                user_id: WireId(update.user_id.get()),
+                delta: update.delta,
+                reaction_counts: update.reaction_counts.iter().cloned().collect(),
+            }),
+            EventPayload::PinAdded(pin) | EventPayload::PinRemoved(pin) => Data::Pin(PinDto {
+                message_id: WireId(pin.message_id.get()),
+                pinned_by: WireId(pin.pinned_by.get()),
+            }),
             EventPayload::ReadUpdated(view) | EventPayload::PreferencesUpdated(view) => {
                 Data::Membership(MembershipDto::from(view))
             }

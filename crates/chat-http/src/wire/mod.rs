@@ -9,7 +9,10 @@ mod member;
 mod message;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
-pub use cursor::{decode_cursor, decode_member_cursor, encode_cursor, encode_member_cursor};
+pub use cursor::{
+    decode_cursor, decode_member_cursor, decode_pin_cursor, decode_reaction_cursor, encode_cursor,
+    encode_member_cursor, encode_pin_cursor, encode_reaction_cursor,
+};
 pub use events::JsonEventEncoder;
 pub use member::MemberDto;
 pub use message::MessageDto;

@@ -1,0 +1,385 @@
+//! Reactions, pins and reports, and the per-viewer decoration of message
+//! views (reaction counts, the viewer's reactions, pinned flags).
+
+use std::collections::{HashMap, HashSet};
+
+use chat_domain::events::EventsFor;
+use chat_domain::message::{
+    Emoji, MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction,
+    ReactionChange, ReactionListQuery,
+};
+use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult};
+use crate::messages::load_message;
+use crate::outbox::write_events;
+use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    message_id: i64,
+    #[diesel(sql_type = Text)]
+    emoji: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = Bool)]
+    mine: bool,
+}
+
+/// Fills reaction counts (most used first), the viewer's reactions and the
+/// pinned flags of `views`: two queries for the whole page.
+pub(crate) async fn decorate(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<UserId>,
+    views: &mut [MessageView],
+) -> StoreResult<()> {
+    if views.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = views.iter().map(|v| v.message.id.get()).collect();
+    let counts: Vec<CountRow> = diesel::sql_query(
+        "SELECT message_id, emoji, count(*) AS count, COALESCE(bool_or(user_id = $2), false) AS mine \
+         FROM message_reactions WHERE message_id = ANY($1) \
+         GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, min(created_at), emoji",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .bind::<Nullable<BigInt>, _>(viewer.map(UserId::get))
+    .load(&mut *conn)
+    .await?;
+    let pinned: Vec<IdRow> = diesel::sql_query(
+        "SELECT message_id AS id FROM pinned_messages WHERE message_id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)
+    .await?;
+    let pinned: HashSet<i64> = pinned.into_iter().map(|r| r.id).collect();
+    let mut by_message: HashMap<i64, Vec<CountRow>> = HashMap::new();
+    for row in counts {
+        by_message.entry(row.message_id).or_default().push(row);
+    }
+    for view in views {
+        let id = view.message.id.get();
+        view.pinned = pinned.contains(&id);
+        let rows = by_message.remove(&id).unwrap_or_default();
+        view.user_reactions = rows
+            .iter()
+            .filter(|r| r.mine)
+            .map(|r| r.emoji.clone())
+            .collect();
+        view.reaction_counts = rows.into_iter().map(|r| (r.emoji, r.count)).collect();
+    }
+    Ok(())
+}
+
+/// Locks a message's row and returns its conversation and whether it is
+/// deleted.
+async fn lock_message(
+    conn: &mut AsyncPgConnection,
+    id: MessageId,
+) -> StoreResult<(ConversationId, bool)> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = BigInt)]
+        conversation_id: i64,
+        #[diesel(sql_type = Bool)]
+        deleted: bool,
+    }
+    let rows: Vec<Locked> = diesel::sql_query(
+        "SELECT conversation_id, deleted_at IS NOT NULL AS deleted FROM messages WHERE id = $1 FOR UPDATE",
+    )
+    .bind::<BigInt, _>(id.get())
+    .load(conn)
+    .await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?;
+    Ok((ConversationId::new(row.conversation_id), row.deleted))
+}
+
+#[derive(QueryableByName)]
+struct ReactionRow {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(sql_type = Text)]
+    emoji: String,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+}
+
+#[derive(QueryableByName)]
+struct PinRow {
+    #[diesel(embed)]
+    message: MessageRow,
+    #[diesel(sql_type = BigInt)]
+    pinned_by: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pinned_at: OffsetDateTime,
+}
+
+impl PgStore {
+    pub(crate) async fn react_to(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: Emoji,
+        action: ReactionAction,
+        max_distinct: usize,
+        now: Timestamp,
+        events: EventsFor<ReactionChange>,
+    ) -> Result<ReactionChange, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<ReactionChange> {
+            // One message's reactions change one at a time: the capacity
+            // check and the insert cannot interleave.
+            let (conversation_id, _) = lock_message(conn, id).await?;
+            let present: Vec<IdRow> = diesel::sql_query(
+                "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+            )
+            .bind::<BigInt, _>(id.get())
+            .bind::<BigInt, _>(user.get())
+            .bind::<Text, _>(emoji.as_str())
+            .load(&mut *conn)
+            .await?;
+            let exists = present.iter().any(|r| r.id > 0);
+            let want = match action {
+                ReactionAction::Add => true,
+                ReactionAction::Remove => false,
+                ReactionAction::Toggle => !exists,
+            };
+            let mut delta = 0;
+            if want && !exists {
+                let others: IdRow = diesel::sql_query(
+                    "SELECT count(DISTINCT emoji) AS id FROM message_reactions WHERE message_id = $1 AND emoji <> $2",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<Text, _>(emoji.as_str())
+                .get_result(&mut *conn)
+                .await?;
+                let known: IdRow = diesel::sql_query(
+                    "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND emoji = $2",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<Text, _>(emoji.as_str())
+                .get_result(&mut *conn)
+                .await?;
+                if known.id == 0 && usize::try_from(others.id).unwrap_or(usize::MAX) >= max_distinct {
+                    return Err(StoreError::Chat(ChatError::conflict(format!(
+                        "a message has at most {max_distinct} distinct emoji"
+                    ))));
+                }
+                diesel::sql_query(
+                    "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(user.get())
+                .bind::<Text, _>(emoji.as_str())
+                .bind::<Timestamptz, _>(now.datetime())
+                .execute(&mut *conn)
+                .await?;
+                delta = 1;
+            } else if !want && exists {
+                diesel::sql_query(
+                    "DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(user.get())
+                .bind::<Text, _>(emoji.as_str())
+                .execute(&mut *conn)
+                .await?;
+                delta = -1;
+            }
+            let mut view = load_message(conn, id.get())
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+                .into_view();
+            decorate(conn, Some(user), std::slice::from_mut(&mut view)).await?;
+            let change = ReactionChange {
+                message_id: id,
+                conversation_id,
+                emoji: emoji.as_str().to_owned(),
+                user_id: user,
+                delta,
+                reaction_counts: view.reaction_counts,
+                user_reactions: view.user_reactions,
+            };
+            write_events(conn, encoder.as_ref(), partitions, events(&change)).await?;
+            Ok(change)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn list_reactions(
+        &self,
+        query: ReactionListQuery,
+    ) -> Result<(Vec<Reaction>, i64), ChatError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<ReactionRow> = diesel::sql_query(format!(
+            "SELECT {USER_COLUMNS}, r.emoji, r.created_at FROM message_reactions r JOIN users u ON u.id = r.user_id \
+             WHERE r.message_id = $1 AND r.emoji = $2 \
+               AND ($3::timestamptz IS NULL OR (r.created_at, r.user_id) > ($3, $4)) \
+             ORDER BY r.created_at, r.user_id LIMIT $5"
+        ))
+        .bind::<BigInt, _>(query.message_id.get())
+        .bind::<Text, _>(query.emoji.as_str())
+        .bind::<Nullable<Timestamptz>, _>(query.after.map(|(at, _)| at.datetime()))
+        .bind::<BigInt, _>(query.after.map_or(0, |(_, user)| user.get()))
+        .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let total: IdRow = diesel::sql_query(
+            "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND emoji = $2",
+        )
+        .bind::<BigInt, _>(query.message_id.get())
+        .bind::<Text, _>(query.emoji.as_str())
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let reactions = rows
+            .into_iter()
+            .map(|r| Reaction {
+                user: r.user.into_domain(),
+                emoji: r.emoji,
+                created_at: Timestamp::from_datetime(r.created_at),
+            })
+            .collect();
+        Ok((reactions, total.id))
+    }
+
+    pub(crate) async fn pin(
+        &self,
+        id: MessageId,
+        user: UserId,
+        pinned: bool,
+        max_pins: usize,
+        now: Timestamp,
+        events: EventsFor<PinChange>,
+    ) -> Result<PinChange, ChatError> {
+        let mut conn = self.conn().await?;
+        let encoder = self.encoder.clone();
+        let partitions = self.outbox_partitions;
+        conn.transaction(async |conn| -> StoreResult<PinChange> {
+            let (conversation_id, _) = lock_message(conn, id).await?;
+            // The conversation's pins change one at a time (capacity).
+            diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+                .bind::<BigInt, _>(conversation_id.get())
+                .execute(&mut *conn)
+                .await?;
+            let changed = if pinned {
+                let count: IdRow = diesel::sql_query(
+                    "SELECT count(*) AS id FROM pinned_messages WHERE conversation_id = $1 AND message_id <> $2",
+                )
+                .bind::<BigInt, _>(conversation_id.get())
+                .bind::<BigInt, _>(id.get())
+                .get_result(&mut *conn)
+                .await?;
+                let inserted = diesel::sql_query(
+                    "INSERT INTO pinned_messages (message_id, conversation_id, pinned_by, pinned_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",
+                )
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(conversation_id.get())
+                .bind::<BigInt, _>(user.get())
+                .bind::<Timestamptz, _>(now.datetime())
+                .execute(&mut *conn)
+                .await?;
+                if inserted > 0 && usize::try_from(count.id).unwrap_or(usize::MAX) >= max_pins {
+                    return Err(StoreError::Chat(ChatError::conflict(format!(
+                        "a conversation has at most {max_pins} pins"
+                    ))));
+                }
+                inserted > 0
+            } else {
+                diesel::sql_query("DELETE FROM pinned_messages WHERE message_id = $1")
+                    .bind::<BigInt, _>(id.get())
+                    .execute(&mut *conn)
+                    .await?
+                    > 0
+            };
+            let mut view = load_message(conn, id.get())
+                .await?
+                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+                .into_view();
+            decorate(conn, Some(user), std::slice::from_mut(&mut view)).await?;
+            let change = PinChange { message: view, pinned_by: user, changed };
+            write_events(conn, encoder.as_ref(), partitions, events(&change)).await?;
+            Ok(change)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    pub(crate) async fn list_pins(
+        &self,
+        query: PinListQuery,
+        viewer: UserId,
+    ) -> Result<Vec<Pin>, ChatError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<PinRow> = diesel::sql_query(format!(
+            "SELECT {MESSAGE_COLUMNS}, p.pinned_by, p.pinned_at \
+             FROM pinned_messages p JOIN messages x ON x.id = p.message_id {MESSAGE_JOINS} \
+             WHERE p.conversation_id = $1 AND x.seq > $2 \
+               AND ($3::timestamptz IS NULL OR (p.pinned_at, p.message_id) < ($3, $4)) \
+             ORDER BY p.pinned_at DESC, p.message_id DESC LIMIT $5"
+        ))
+        .bind::<BigInt, _>(query.conversation_id.get())
+        .bind::<BigInt, _>(query.visible_after_seq)
+        .bind::<Nullable<Timestamptz>, _>(query.after.map(|(at, _)| at.datetime()))
+        .bind::<BigInt, _>(query.after.map_or(0, |(_, id)| id.get()))
+        .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        let mut meta = Vec::with_capacity(rows.len());
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            meta.push((
+                UserId::new(row.pinned_by),
+                Timestamp::from_datetime(row.pinned_at),
+            ));
+            views.push(row.message.into_view());
+        }
+        decorate(&mut conn, Some(viewer), &mut views)
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(views
+            .into_iter()
+            .zip(meta)
+            .map(|(message, (pinned_by, pinned_at))| Pin {
+                message,
+                pinned_by,
+                pinned_at,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn store_report(&self, report: NewReport) -> Result<bool, ChatError> {
+        let mut conn = self.conn().await?;
+        let inserted = diesel::sql_query(
+            "INSERT INTO message_reports (message_id, conversation_id, reporter_id, reason, details, \
+               content_snapshot, created_at) \
+             SELECT $1, $2, $3, $4, $5, x.content, $6 FROM messages x WHERE x.id = $1 \
+             ON CONFLICT ON CONSTRAINT message_reports_once_key DO NOTHING",
+        )
+        .bind::<BigInt, _>(report.message_id.get())
+        .bind::<BigInt, _>(report.conversation_id.get())
+        .bind::<BigInt, _>(report.reporter_id.get())
+        .bind::<Text, _>(report.reason.as_str())
+        .bind::<Nullable<Text>, _>(report.details.as_deref())
+        .bind::<Timestamptz, _>(report.created_at.datetime())
+        .execute(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(inserted > 0)
+    }
+}
