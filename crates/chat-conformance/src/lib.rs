@@ -55,6 +55,16 @@ macro_rules! conformance_suite {
             preferences_star_mute_and_notify,
             unread_totals_leave_out_muted_and_hidden,
             membership_events_are_written,
+            edits_are_for_the_author,
+            deletes_leave_tombstones,
+            reactions_add_remove_toggle_and_count,
+            a_message_holds_at_most_fifty_distinct_emoji,
+            pins_are_capped_and_listed_newest_first,
+            pins_respect_since_join_history,
+            reports_are_once_per_reporter,
+            archived_conversations_refuse_message_changes,
+            admins_delete_but_members_do_not,
+            message_change_events_are_written,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -228,12 +228,18 @@ impl MessageRepository for PgStore {
         Ok(row.map(|r| r.message()))
     }
 
-    async fn view(&self, id: MessageId, _viewer: UserId) -> Result<Option<MessageView>, ChatError> {
+    async fn view(&self, id: MessageId, viewer: UserId) -> Result<Option<MessageView>, ChatError> {
         let mut conn = self.conn().await?;
         let row = load_message(&mut conn, id.get())
             .await
             .map_err(StoreError::into_chat)?;
-        Ok(row.map(MessageRow::into_view))
+        let Some(mut view) = row.map(MessageRow::into_view) else {
+            return Ok(None);
+        };
+        decorate(&mut conn, Some(viewer), std::slice::from_mut(&mut view))
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(Some(view))
     }
 
     async fn range(

@@ -11,19 +11,22 @@ use super::{
 };
 use crate::Harness;
 
-fn is_conflict<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
+pub(super) fn is_conflict<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
     matches!(result, Err(ChatError::Conflict(_)))
 }
 
-fn is_forbidden<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
+pub(super) fn is_forbidden<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
     matches!(result, Err(ChatError::Forbidden(_)))
 }
 
-fn is_not_found<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
+pub(super) fn is_not_found<T: std::fmt::Debug>(result: &Result<T, ChatError>) -> bool {
     matches!(result, Err(ChatError::NotFound(_)))
 }
 
-fn is_invalid<T: std::fmt::Debug>(result: &Result<T, ChatError>, expected: &str) -> bool {
+pub(super) fn is_invalid<T: std::fmt::Debug>(
+    result: &Result<T, ChatError>,
+    expected: &str,
+) -> bool {
     matches!(result, Err(ChatError::Validation { field, .. }) if field == expected)
 }
 

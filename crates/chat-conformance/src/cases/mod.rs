@@ -765,3 +765,5 @@ pub async fn change_events_are_written_with_the_change(h: Harness) {
 
 mod membership;
 pub use membership::*;
+mod message_changes;
+pub use message_changes::*;
