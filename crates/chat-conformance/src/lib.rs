@@ -65,6 +65,10 @@ macro_rules! conformance_suite {
             archived_conversations_refuse_message_changes,
             admins_delete_but_members_do_not,
             message_change_events_are_written,
+            search_matches_words_phrases_and_prefixes,
+            search_sees_only_what_the_caller_may_read,
+            search_filters_by_sender_and_time,
+            search_pages_newest_first_without_duplicates,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

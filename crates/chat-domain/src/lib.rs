@@ -12,6 +12,7 @@ pub mod ids;
 pub mod limits;
 pub mod message;
 pub mod ports;
+pub mod search;
 pub mod service;
 pub mod time;
 pub mod user;

@@ -16,6 +16,7 @@ use crate::message::{
     Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
     PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
 };
+use crate::search::{MessageSearch, SearchHit};
 use crate::user::User;
 use crate::{ChatError, ConversationId, EventId, MessageId, OrgId, Timestamp, UserId};
 
@@ -342,6 +343,13 @@ pub trait MessageRepository: Send + Sync {
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError>;
+
+    /// Messages matching a search in the conversations the viewer reads
+    /// (within their history, never deleted ones), newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn search(&self, search: MessageSearch) -> Result<Vec<SearchHit>, ChatError>;
 
     /// Stores a report; `false` when this reporter already reported it.
     ///

@@ -13,6 +13,7 @@ mod migrate;
 mod outbox;
 mod reactions;
 mod rows;
+mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;

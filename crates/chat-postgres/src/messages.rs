@@ -7,6 +7,7 @@ use chat_domain::message::{
     PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
 };
 use chat_domain::ports::{Created, MessageRepository, SentMessage};
+use chat_domain::search::{MessageSearch, SearchHit, index_text};
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -96,8 +97,10 @@ impl PgStore {
             let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
             let id: IdRow = diesel::sql_query(
                 "INSERT INTO messages (conversation_id, seq, top_ordinal, sender_id, content, gif, mentions, \
-                   mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at) \
-                 VALUES ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING id",
+                   mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at, \
+                   search_vector) \
+                 VALUES ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, \
+                   to_tsvector('simple', $14)) RETURNING id",
             )
             .bind::<BigInt, _>(new.conversation_id.get())
             .bind::<BigInt, _>(seq)
@@ -112,6 +115,7 @@ impl PgStore {
             .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str()))
             .bind::<Timestamptz, _>(new.created_at.datetime())
             .bind::<Nullable<BigInt>, _>(top_ordinal)
+            .bind::<Text, _>(index_text(new.content.as_str()))
             .get_result(conn)
             .await?;
             if let Some(ordinal) = top_ordinal {
@@ -334,6 +338,10 @@ impl MessageRepository for PgStore {
         self.list_pins(query, viewer).await
     }
 
+    async fn search(&self, search: MessageSearch) -> Result<Vec<SearchHit>, ChatError> {
+        self.search_messages(search).await
+    }
+
     async fn report(&self, report: NewReport) -> Result<bool, ChatError> {
         self.store_report(report).await
     }
@@ -361,7 +369,8 @@ impl PgStore {
                    mentions = COALESCE($5, mentions), \
                    mention_everyone = COALESCE($6, mention_everyone), \
                    metadata = CASE WHEN $7 THEN $8::jsonb ELSE metadata END, \
-                   edited_at = $9 \
+                   edited_at = $9, \
+                   search_vector = CASE WHEN $2 IS NULL THEN search_vector ELSE to_tsvector('simple', $10) END \
                  WHERE id = $1",
             )
             .bind::<BigInt, _>(id.get())
@@ -373,6 +382,7 @@ impl PgStore {
             .bind::<Bool, _>(patch.metadata.is_some())
             .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
             .bind::<Timestamptz, _>(patch.edited_at.datetime())
+            .bind::<Text, _>(patch.content.as_ref().map(|c| index_text(c.as_str())).unwrap_or_default())
             .execute(&mut *conn)
             .await?;
             if let (Some(mentions), true) = (mentions, current.is_top_level()) {
@@ -418,7 +428,7 @@ impl PgStore {
             // its content, mentions and pin.
             diesel::sql_query(
                 "UPDATE messages SET content = '', gif = NULL, metadata = NULL, mentions = '{}', \
-                   mention_everyone = false, deleted_at = $2 WHERE id = $1",
+                   mention_everyone = false, deleted_at = $2, search_vector = ''::tsvector WHERE id = $1",
             )
             .bind::<BigInt, _>(id.get())
             .bind::<Timestamptz, _>(at.datetime())

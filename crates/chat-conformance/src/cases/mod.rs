@@ -767,3 +767,5 @@ mod membership;
 pub use membership::*;
 mod message_changes;
 pub use message_changes::*;
+mod search;
+pub use search::*;

@@ -9,6 +9,7 @@ mod messages;
 mod preferences;
 mod reactions;
 mod read_state;
+mod search;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use message_changes::{DeletedMessage, EditMessage};
 pub use messages::{Anchor, ListMessages, MessagePage, SendMessage};
 pub use reactions::{PinPage, ReactionPage};
 pub use read_state::{MarkRead, ReadState};
+pub use search::{SearchMessages, SearchPage};
 
 use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};

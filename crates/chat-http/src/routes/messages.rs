@@ -1,7 +1,7 @@
 //! Message operations.
 
 use actix_web::{HttpResponse, web};
-use chat_domain::service::{Anchor, ListMessages, SendMessage};
+use chat_domain::service::{Anchor, ListMessages, SearchMessages, SendMessage};
 use chat_domain::{AttachmentId, ConversationId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -11,11 +11,14 @@ use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::wire::{MessageDto, WireId};
+use crate::wire::{
+    MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor, snippet_html,
+};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/chat/messages/send", web::post().to(send))
         .route("/chat/messages/list", web::post().to(list))
+        .route("/chat/messages/search", web::post().to(search))
         .route("/chat/messages/{id}/get", web::post().to(get));
 }
 
@@ -159,4 +162,70 @@ async fn get(
     let id = message_path(&path)?;
     let view = state.chat.get_message(caller, id).await?;
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SearchRequest {
+    query: String,
+    conversation_id: Option<WireId>,
+    sender_id: Option<WireId>,
+    from: Option<WireTime>,
+    to: Option<WireTime>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct HitDto {
+    message: MessageDto,
+    snippet: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CursorPage {
+    next_cursor: Option<String>,
+    has_more: bool,
+}
+
+#[derive(Serialize)]
+struct SearchResponse {
+    data: Vec<HitDto>,
+    page: CursorPage,
+}
+
+async fn search(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<SearchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = SearchMessages {
+        query: body.query,
+        conversation_id: body.conversation_id.map(|id| ConversationId::new(id.0)),
+        sender_id: body.sender_id.map(|id| UserId::new(id.0)),
+        from: body.from.map(|t| t.0),
+        to: body.to.map(|t| t.0),
+        after: body
+            .cursor
+            .as_deref()
+            .map(decode_search_cursor)
+            .transpose()?,
+        limit: body.limit,
+    };
+    let page = state.chat.search_messages(caller, request).await?;
+    Ok(HttpResponse::Ok().json(SearchResponse {
+        data: page
+            .hits
+            .iter()
+            .map(|hit| HitDto {
+                message: MessageDto::from(&hit.message),
+                snippet: snippet_html(&hit.snippet),
+            })
+            .collect(),
+        page: CursorPage {
+            has_more: page.next.is_some(),
+            next_cursor: page.next.map(encode_search_cursor),
+        },
+    }))
 }

@@ -65,6 +65,19 @@ pub fn decode_pin_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError
     decode("p1", token).map(|(at, id)| (at, MessageId::new(id)))
 }
 
+/// Encodes a search position (send instant, message).
+pub fn encode_search_cursor((at, message): (Timestamp, MessageId)) -> String {
+    encode("s1", at, message.get())
+}
+
+/// Decodes a token made by [`encode_search_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_search_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError> {
+    decode("s1", token).map(|(at, id)| (at, MessageId::new(id)))
+}
+
 /// `tag:millis:id`, hex-encoded: opaque, and refused when tampered with.
 fn encode(tag: &str, at: Timestamp, id: i64) -> String {
     let plain = format!("{tag}:{}:{id}", at.unix_millis());

@@ -10,8 +10,9 @@ mod message;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
 pub use cursor::{
-    decode_cursor, decode_member_cursor, decode_pin_cursor, decode_reaction_cursor, encode_cursor,
-    encode_member_cursor, encode_pin_cursor, encode_reaction_cursor,
+    decode_cursor, decode_member_cursor, decode_pin_cursor, decode_reaction_cursor,
+    decode_search_cursor, encode_cursor, encode_member_cursor, encode_pin_cursor,
+    encode_reaction_cursor, encode_search_cursor,
 };
 pub use events::JsonEventEncoder;
 pub use member::MemberDto;
@@ -109,6 +110,24 @@ pub(crate) fn wire_time(at: Option<Timestamp>) -> Option<WireTime> {
 /// Stored metadata (JSON text) embedded as it is.
 pub(crate) fn raw_json(text: Option<&str>) -> Option<Box<serde_json::value::RawValue>> {
     text.and_then(|t| serde_json::value::RawValue::from_string(t.to_owned()).ok())
+}
+
+/// A snippet as HTML: the text escaped, matches wrapped in `<mark>`.
+pub fn snippet_html(snippet: &str) -> String {
+    let mut html = String::with_capacity(snippet.len() + 16);
+    for c in snippet.chars() {
+        match c {
+            chat_domain::search::MATCH_START => html.push_str("<mark>"),
+            chat_domain::search::MATCH_END => html.push_str("</mark>"),
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
+        }
+    }
+    html
 }
 
 /// `{ "message": "..." }`, the answer of operations that return no resource.

@@ -1,0 +1,3 @@
+DROP INDEX messages_created_idx;
+DROP INDEX messages_search_idx;
+ALTER TABLE messages DROP COLUMN search_vector;
