@@ -13,6 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub mod centrifugo;
+
 use chat_postgres::testing::TestDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -119,6 +121,8 @@ impl TestServer {
             .env("CHAT_WORKERS", "2")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        // Tests send in bursts; the rate-limit test sets its own limits.
+        command.env("CHAT_SEND_BURST", "100000");
         let own_key = env.iter().any(|(key, _)| key.starts_with("AUTH_"));
         if database.is_some() && !own_key {
             command.env("AUTH_HS256_SECRET", SECRET);

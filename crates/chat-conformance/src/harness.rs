@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chat_domain::events::OutboxEvent;
 use chat_domain::limits::Limits;
 use chat_domain::ports::{
-    Clock, ConversationRepository, EventIds, MessageRepository, UserRepository,
+    Clock, ConversationRepository, EphemeralPublisher, EventIds, MessageRepository, UserRepository,
 };
 use chat_domain::service::{ChatService, Ports};
 use chat_domain::user::{Caller, User};
@@ -56,6 +56,16 @@ impl EventIds for SequentialEventIds {
     }
 }
 
+/// Drops ephemeral events: stores have no part in them.
+struct DiscardEphemeral;
+
+#[async_trait::async_trait]
+impl EphemeralPublisher for DiscardEphemeral {
+    async fn publish(&self, _event: OutboxEvent) -> Result<(), chat_domain::ChatError> {
+        Ok(())
+    }
+}
+
 /// A service over one fresh store, and a way to read what it wrote to its
 /// outbox (as domain events, whatever the store's row format).
 pub struct Harness {
@@ -89,9 +99,17 @@ impl Harness {
             messages: store,
             clock: Arc::new(ManualClock::new()),
             event_ids: Arc::new(SequentialEventIds::default()),
+            ephemeral: Arc::new(DiscardEphemeral),
         };
         Self {
-            service: ChatService::new(ports, Limits::default()),
+            // Cases send in bursts; the rate limit has its own tests.
+            service: ChatService::new(
+                ports,
+                Limits {
+                    send_burst: 10_000,
+                    ..Limits::default()
+                },
+            ),
             users,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),

@@ -49,6 +49,8 @@ pub enum EventPayload {
     ReactionUpdated(ReactionUpdate),
     PinAdded(PinUpdate),
     PinRemoved(PinUpdate),
+    /// Ephemeral: published directly, never through the outbox.
+    Typing(TypingUpdate),
     /// A conversation-level change, with the conversation (no membership).
     Conversation(ConversationChange, ConversationView),
     /// A membership change, with the member.
@@ -95,6 +97,7 @@ impl EventPayload {
             Self::ReactionUpdated(_) => "reaction.updated",
             Self::PinAdded(_) => "pin.added",
             Self::PinRemoved(_) => "pin.removed",
+            Self::Typing(_) => "typing",
             Self::Conversation(change, _) => match change {
                 ConversationChange::Updated => "conversation.updated",
                 ConversationChange::Archived => "conversation.archived",
@@ -131,6 +134,13 @@ pub struct ReactionUpdate {
 pub struct PinUpdate {
     pub message_id: MessageId,
     pub pinned_by: UserId,
+}
+
+/// The data of `typing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypingUpdate {
+    pub user_id: UserId,
+    pub parent_id: Option<MessageId>,
 }
 
 /// The data of `unread.updated`.

@@ -14,6 +14,7 @@ pub mod message;
 pub mod ports;
 pub mod search;
 pub mod service;
+pub mod throttle;
 pub mod time;
 pub mod user;
 

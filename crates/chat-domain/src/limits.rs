@@ -2,8 +2,14 @@
 //! changed by configuration.
 
 /// Limits applied by the use cases.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
+    /// Sends per second a user may sustain (per replica).
+    pub send_rate_per_sec: f64,
+    /// Sends a user may make at once before the rate applies.
+    pub send_burst: u32,
+    /// Milliseconds between two typing publishes of a user in a conversation.
+    pub typing_interval_ms: i64,
     /// Characters of message content.
     pub content_chars: usize,
     /// Ids in `mentions`.
@@ -62,6 +68,9 @@ impl PageSize {
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            send_rate_per_sec: 10.0,
+            send_burst: 20,
+            typing_interval_ms: 2_000,
             content_chars: 10_000,
             mentions: 50,
             metadata_bytes: 5 * 1024,

@@ -11,7 +11,7 @@ use crate::conversation::{
     LeaveOutcome, Member, MemberListQuery, MembersChanged, MembershipView, NewConversation,
     PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
 };
-use crate::events::EventsFor;
+use crate::events::{EventsFor, OutboxEvent};
 use crate::message::{
     Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
     PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
@@ -356,6 +356,18 @@ pub trait MessageRepository: Send + Sync {
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     async fn report(&self, report: NewReport) -> Result<bool, ChatError>;
+}
+
+/// Publishes ephemeral events (typing) straight to clients, bypassing the
+/// outbox: losing one is harmless, delaying one is not.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait EphemeralPublisher: Send + Sync {
+    /// Publishes the event to its audience.
+    ///
+    /// # Errors
+    /// `Unavailable` when the realtime server cannot be reached.
+    async fn publish(&self, event: OutboxEvent) -> Result<(), ChatError>;
 }
 
 /// Whether the stores can serve requests (readiness).

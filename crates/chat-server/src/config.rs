@@ -54,6 +54,19 @@ pub(crate) struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "CHAT_WORKERS")]
     pub(crate) workers: Option<usize>,
+    /// Sends per second a user may sustain (per replica).
+    #[arg(long, env = "CHAT_SEND_RATE_PER_SEC", default_value_t = 10.0)]
+    pub(crate) send_rate_per_sec: f64,
+    /// Sends a user may make at once before the rate applies.
+    #[arg(long, env = "CHAT_SEND_BURST", default_value_t = 20)]
+    pub(crate) send_burst: u32,
+    /// Centrifugo's server API base URL (e.g. http://127.0.0.1:8000). Without
+    /// it, ephemeral events (typing) are dropped.
+    #[arg(long, env = "CENTRIFUGO_API_URL")]
+    pub(crate) centrifugo_api_url: Option<String>,
+    /// Centrifugo's server API key.
+    #[arg(long, env = "CENTRIFUGO_API_KEY", hide_env_values = true)]
+    pub(crate) centrifugo_api_key: Option<String>,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
     /// Log format.

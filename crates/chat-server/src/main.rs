@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use chat_centrifugo::{CentrifugoClient, CentrifugoConfig, CentrifugoEphemeral};
 use chat_domain::limits::Limits;
-use chat_domain::ports::HealthCheck;
+use chat_domain::ports::{EphemeralPublisher, HealthCheck};
 use chat_domain::service::{ChatService, Ports};
 use chat_http::wire::JsonEventEncoder;
 use chat_http::{AppState, Authenticator, BodyLimit};
@@ -21,7 +22,7 @@ use clap::Parser;
 use jsonwebtoken::{EncodingKey, Header};
 
 use config::{Cli, Command, DevTokenArgs, ServeArgs};
-use system::{SystemClock, UuidEventIds};
+use system::{DiscardEphemeral, SystemClock, UuidEventIds};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -69,6 +70,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         );
     }
 
+    let ephemeral = ephemeral_publisher(&args)?;
     let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
         None => {
             tracing::info!(
@@ -77,7 +79,12 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
             );
             let store = Arc::new(InMemoryStore::new());
             (
-                ports_from(store.clone(), store.clone(), store.clone()),
+                ports_from(
+                    store.clone(),
+                    store.clone(),
+                    store.clone(),
+                    ephemeral.clone(),
+                ),
                 store,
             )
         }
@@ -98,14 +105,26 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 "running on PostgreSQL"
             );
             (
-                ports_from(store.clone(), store.clone(), store.clone()),
+                ports_from(
+                    store.clone(),
+                    store.clone(),
+                    store.clone(),
+                    ephemeral.clone(),
+                ),
                 store,
             )
         }
     };
 
     let state = web::Data::new(AppState {
-        chat: ChatService::new(ports, Limits::default()),
+        chat: ChatService::new(
+            ports,
+            Limits {
+                send_rate_per_sec: args.send_rate_per_sec,
+                send_burst: args.send_burst,
+                ..Limits::default()
+            },
+        ),
         auth,
         health,
     });
@@ -128,7 +147,35 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
     Ok(())
 }
 
-fn ports_from<U, C, M>(users: Arc<U>, conversations: Arc<C>, messages: Arc<M>) -> Ports
+/// Centrifugo when configured, else a publisher that drops ephemeral events.
+fn ephemeral_publisher(args: &ServeArgs) -> anyhow::Result<Arc<dyn EphemeralPublisher>> {
+    match (&args.centrifugo_api_url, &args.centrifugo_api_key) {
+        (Some(api_url), Some(api_key)) => {
+            let client = CentrifugoClient::new(CentrifugoConfig {
+                api_url: api_url.clone(),
+                api_key: api_key.clone(),
+                timeout: Duration::from_secs(5),
+            })?;
+            tracing::info!(%api_url, "publishing ephemeral events to Centrifugo");
+            Ok(Arc::new(CentrifugoEphemeral::new(
+                client,
+                Arc::new(JsonEventEncoder),
+            )))
+        }
+        (None, None) => {
+            tracing::info!("no CENTRIFUGO_API_URL: typing indicators are not published");
+            Ok(Arc::new(DiscardEphemeral))
+        }
+        _ => anyhow::bail!("set both CENTRIFUGO_API_URL and CENTRIFUGO_API_KEY, or neither"),
+    }
+}
+
+fn ports_from<U, C, M>(
+    users: Arc<U>,
+    conversations: Arc<C>,
+    messages: Arc<M>,
+    ephemeral: Arc<dyn EphemeralPublisher>,
+) -> Ports
 where
     U: chat_domain::ports::UserRepository + 'static,
     C: chat_domain::ports::ConversationRepository + 'static,
@@ -140,6 +187,7 @@ where
         messages,
         clock: Arc::new(SystemClock),
         event_ids: Arc::new(UuidEventIds),
+        ephemeral,
     }
 }
 

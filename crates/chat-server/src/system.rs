@@ -1,7 +1,9 @@
 //! The real clock and event-id source.
 
-use chat_domain::ports::{Clock, EventIds};
-use chat_domain::{EventId, Timestamp};
+use async_trait::async_trait;
+use chat_domain::events::OutboxEvent;
+use chat_domain::ports::{Clock, EphemeralPublisher, EventIds};
+use chat_domain::{ChatError, EventId, Timestamp};
 
 /// The system clock.
 pub(crate) struct SystemClock;
@@ -18,5 +20,19 @@ pub(crate) struct UuidEventIds;
 impl EventIds for UuidEventIds {
     fn next_event_id(&self) -> EventId {
         EventId::new(uuid::Uuid::now_v7().to_string())
+    }
+}
+
+/// Drops ephemeral events when no realtime server is configured.
+pub(crate) struct DiscardEphemeral;
+
+#[async_trait]
+impl EphemeralPublisher for DiscardEphemeral {
+    async fn publish(&self, event: OutboxEvent) -> Result<(), ChatError> {
+        tracing::debug!(
+            event = event.payload.event_type(),
+            "no Centrifugo configured: ephemeral event dropped"
+        );
+        Ok(())
     }
 }

@@ -70,6 +70,10 @@ impl ChatService {
         caller: Caller,
         request: SendMessage,
     ) -> Result<Created<MessageView>, ChatError> {
+        // Before any store work: a flood costs nothing but this check.
+        self.sends
+            .take(caller.user_id, self.clock.now())
+            .map_err(|retry_after_secs| ChatError::RateLimited { retry_after_secs })?;
         let access = self.readable(caller, request.conversation_id).await?;
         if access.conversation.is_archived() {
             return Err(ChatError::conflict("the conversation is archived"));

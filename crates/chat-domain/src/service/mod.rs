@@ -10,6 +10,7 @@ mod preferences;
 mod reactions;
 mod read_state;
 mod search;
+mod typing;
 
 use std::sync::Arc;
 
@@ -22,10 +23,14 @@ pub use reactions::{PinPage, ReactionPage};
 pub use read_state::{MarkRead, ReadState};
 pub use search::{SearchMessages, SearchPage};
 
+use crate::UserId;
 use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
-use crate::ports::{Clock, ConversationRepository, EventIds, MessageRepository, UserRepository};
+use crate::ports::{
+    Clock, ConversationRepository, EphemeralPublisher, EventIds, MessageRepository, UserRepository,
+};
+use crate::throttle::{MinInterval, TokenBuckets};
 use crate::user::{Caller, User};
 use crate::{ChatError, ConversationId, Timestamp};
 
@@ -37,6 +42,7 @@ pub struct Ports {
     pub messages: Arc<dyn MessageRepository>,
     pub clock: Arc<dyn Clock>,
     pub event_ids: Arc<dyn EventIds>,
+    pub ephemeral: Arc<dyn EphemeralPublisher>,
 }
 
 /// Every use case of the chat contract.
@@ -46,8 +52,11 @@ pub struct ChatService {
     conversations: Arc<dyn ConversationRepository>,
     messages: Arc<dyn MessageRepository>,
     clock: Arc<dyn Clock>,
+    ephemeral: Arc<dyn EphemeralPublisher>,
     events: EventFactory,
     limits: Limits,
+    sends: Arc<TokenBuckets<UserId>>,
+    typing: Arc<MinInterval<(UserId, ConversationId)>>,
 }
 
 impl ChatService {
@@ -58,9 +67,15 @@ impl ChatService {
             conversations: ports.conversations,
             messages: ports.messages,
             clock: ports.clock,
+            ephemeral: ports.ephemeral,
             events: EventFactory {
                 ids: ports.event_ids,
             },
+            sends: Arc::new(TokenBuckets::new(
+                limits.send_rate_per_sec,
+                limits.send_burst,
+            )),
+            typing: Arc::new(MinInterval::new(limits.typing_interval_ms)),
             limits,
         }
     }

@@ -11,7 +11,8 @@ use crate::conversation::{
     Visibility,
 };
 use crate::ports::{
-    MockClock, MockConversationRepository, MockEventIds, MockMessageRepository, MockUserRepository,
+    MockClock, MockConversationRepository, MockEphemeralPublisher, MockEventIds,
+    MockMessageRepository, MockUserRepository,
 };
 use crate::{OrgId, UserId};
 
@@ -82,6 +83,7 @@ fn service_with(found: Option<Access>) -> ChatService {
             messages: Arc::new(messages),
             clock: Arc::new(clock),
             event_ids: Arc::new(MockEventIds::new()),
+            ephemeral: Arc::new(MockEphemeralPublisher::new()),
         },
         Limits::default(),
     )
@@ -212,6 +214,7 @@ fn a_gif_alone_is_a_message() {
             messages: Arc::new(messages),
             clock: Arc::new(clock),
             event_ids: Arc::new(MockEventIds::new()),
+            ephemeral: Arc::new(MockEphemeralPublisher::new()),
         },
         Limits::default(),
     );
@@ -283,5 +286,87 @@ fn channel_creation_rules_need_no_store() {
             matches!(&result, Err(ChatError::Validation { field, .. }) if field == expected),
             "{expected}: {result:?}"
         );
+    }
+}
+
+#[test]
+fn sends_past_the_burst_are_rate_limited_before_any_store_work() {
+    let mut conversations = MockConversationRepository::new();
+    conversations
+        .expect_access()
+        .times(3)
+        .returning(|_, _| Ok(None));
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(|| at(10));
+    let limits = Limits {
+        send_burst: 3,
+        send_rate_per_sec: 0.5,
+        ..Limits::default()
+    };
+    let service = ChatService::new(
+        Ports {
+            users: Arc::new(MockUserRepository::new()),
+            conversations: Arc::new(conversations),
+            messages: Arc::new(MockMessageRepository::new()),
+            clock: Arc::new(clock),
+            event_ids: Arc::new(MockEventIds::new()),
+            ephemeral: Arc::new(MockEphemeralPublisher::new()),
+        },
+        limits,
+    );
+    for _ in 0..3 {
+        let result = block_on(service.send_message(caller(), hello()));
+        assert!(matches!(result, Err(ChatError::NotFound(_))), "{result:?}");
+    }
+    let limited = block_on(service.send_message(caller(), hello()));
+    assert!(
+        matches!(
+            limited,
+            Err(ChatError::RateLimited {
+                retry_after_secs: 2
+            })
+        ),
+        "{limited:?}"
+    );
+}
+
+#[test]
+fn typing_publishes_at_most_once_per_interval() {
+    let found = access(Role::Member, PostingPolicy::Everyone, false);
+    let mut conversations = MockConversationRepository::new();
+    conversations
+        .expect_access()
+        .returning(move |_, _| Ok(Some(found.clone())));
+    let now = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let clock_now = now.clone();
+    let mut clock = MockClock::new();
+    clock
+        .expect_now()
+        .returning(move || at(clock_now.load(std::sync::atomic::Ordering::SeqCst)));
+    let mut ids = MockEventIds::new();
+    ids.expect_next_event_id()
+        .returning(|| crate::EventId::new("e"));
+    let mut ephemeral = MockEphemeralPublisher::new();
+    ephemeral.expect_publish().times(2).returning(|event| {
+        assert_eq!(event.payload.event_type(), "typing");
+        Err(ChatError::Unavailable(anyhow::anyhow!(
+            "realtime is down: still a success"
+        )))
+    });
+    let service = ChatService::new(
+        Ports {
+            users: Arc::new(MockUserRepository::new()),
+            conversations: Arc::new(conversations),
+            messages: Arc::new(MockMessageRepository::new()),
+            clock: Arc::new(clock),
+            event_ids: Arc::new(ids),
+            ephemeral: Arc::new(ephemeral),
+        },
+        Limits::default(),
+    );
+    let conversation = ConversationId::new(5);
+    for millis in [0, 500, 1_999, 2_000, 2_100] {
+        now.store(millis, std::sync::atomic::Ordering::SeqCst);
+        assert!(block_on(service.send_typing(caller(), conversation, None)).is_ok());
     }
 }

@@ -19,6 +19,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/chat/messages/send", web::post().to(send))
         .route("/chat/messages/list", web::post().to(list))
         .route("/chat/messages/search", web::post().to(search))
+        .route("/chat/typing/send", web::post().to(typing))
         .route("/chat/messages/{id}/get", web::post().to(get));
 }
 
@@ -228,4 +229,22 @@ async fn search(
             next_cursor: page.next.map(encode_search_cursor),
         },
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TypingRequest {
+    conversation_id: WireId,
+    parent_id: Option<WireId>,
+}
+
+async fn typing(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<TypingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation = ConversationId::new(body.conversation_id.0);
+    let parent = body.parent_id.map(|id| MessageId::new(id.0));
+    state.chat.send_typing(caller, conversation, parent).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

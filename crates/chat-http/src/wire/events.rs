@@ -30,6 +30,7 @@ enum Data {
     Member(MemberEventDto),
     Reaction(ReactionDto),
     Pin(PinDto),
+    Typing(TypingDto),
     Membership(MembershipDto),
     Unread(UnreadDto),
 }
@@ -42,6 +43,13 @@ struct ReactionDto {
     user_id: WireId,
     delta: i64,
     reaction_counts: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TypingDto {
+    user_id: WireId,
+    parent_id: Option<WireId>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +95,10 @@ impl EventEncoder for JsonEventEncoder {
                 user_id: WireId(update.user_id.get()),
                 delta: update.delta,
                 reaction_counts: update.reaction_counts.iter().cloned().collect(),
+            }),
+            EventPayload::Typing(typing) => Data::Typing(TypingDto {
+                user_id: WireId(typing.user_id.get()),
+                parent_id: typing.parent_id.map(|p| WireId(p.get())),
             }),
             EventPayload::PinAdded(pin) | EventPayload::PinRemoved(pin) => Data::Pin(PinDto {
                 message_id: WireId(pin.message_id.get()),

@@ -1,0 +1,167 @@
+//! The server HTTP API client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_domain::ChatError;
+use chat_domain::events::{
+    Audience, EventEncoder, OutboxEvent, conversation_channel, personal_channel,
+};
+use chat_domain::ports::EphemeralPublisher;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Where Centrifugo's server API is.
+#[derive(Debug, Clone)]
+pub struct CentrifugoConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8000` (the client adds `/api/...`).
+    pub api_url: String,
+    pub api_key: String,
+    pub timeout: Duration,
+}
+
+/// Why a publish failed.
+#[derive(Debug)]
+pub enum PublishError {
+    /// Centrifugo answered with an error object; only code 100 (internal) is
+    /// worth retrying.
+    Centrifugo { code: u32, message: String },
+    /// No usable answer: connection, timeout, HTTP status, or a body that is
+    /// not Centrifugo's.
+    Transport(String),
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Centrifugo { code, message } => write!(f, "centrifugo error {code}: {message}"),
+            Self::Transport(message) => write!(f, "centrifugo unreachable: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+impl PublishError {
+    /// Whether trying again may succeed (internal errors and transport).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Centrifugo { code, .. } => *code == 100,
+            Self::Transport(_) => true,
+        }
+    }
+}
+
+/// A client for Centrifugo's server HTTP API.
+#[derive(Clone)]
+pub struct CentrifugoClient {
+    http: reqwest::Client,
+    config: CentrifugoConfig,
+}
+
+#[derive(Serialize)]
+struct PublishRequest<'a> {
+    channel: &'a str,
+    data: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    error: Option<ReplyError>,
+}
+
+#[derive(Deserialize)]
+struct ReplyError {
+    code: u32,
+    #[serde(default)]
+    message: String,
+}
+
+impl CentrifugoClient {
+    /// A client for the API at `config.api_url`.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(config: CentrifugoConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(config.timeout).build()?;
+        Ok(Self { http, config })
+    }
+
+    /// Publishes `data` (JSON) to `channel`.
+    ///
+    /// # Errors
+    /// [`PublishError`] as Centrifugo or the transport reported it.
+    pub async fn publish(
+        &self,
+        channel: &str,
+        data: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), PublishError> {
+        let data = RawValue::from_string(data.to_owned())
+            .map_err(|e| PublishError::Transport(format!("data is not JSON: {e}")))?;
+        let body = PublishRequest {
+            channel,
+            data: &data,
+            idempotency_key,
+        };
+        let url = format!("{}/api/publish", self.config.api_url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(url)
+            .header("X-API-Key", &self.config.api_key)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| PublishError::Transport(e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(PublishError::Transport(format!("HTTP {status}")));
+        }
+        let reply: Reply = response
+            .json()
+            .await
+            .map_err(|e| PublishError::Transport(format!("unreadable answer: {e}")))?;
+        match reply.error {
+            Some(error) => Err(PublishError::Centrifugo {
+                code: error.code,
+                message: error.message,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Ephemeral events (typing) published straight to Centrifugo.
+pub struct CentrifugoEphemeral {
+    client: CentrifugoClient,
+    encoder: Arc<dyn EventEncoder>,
+}
+
+impl CentrifugoEphemeral {
+    /// A publisher encoding events with `encoder`.
+    pub fn new(client: CentrifugoClient, encoder: Arc<dyn EventEncoder>) -> Self {
+        Self { client, encoder }
+    }
+}
+
+#[async_trait]
+impl EphemeralPublisher for CentrifugoEphemeral {
+    async fn publish(&self, event: OutboxEvent) -> Result<(), ChatError> {
+        let data = self.encoder.encode(&event);
+        let channels = match &event.audience {
+            Audience::Conversation => vec![conversation_channel(event.conversation_id)],
+            Audience::Users(users) => users.iter().map(|u| personal_channel(*u)).collect(),
+            Audience::Members => Vec::new(),
+        };
+        for channel in channels {
+            if let Err(error) = self.client.publish(&channel, &data, None).await {
+                tracing::warn!(%channel, %error, "ephemeral publish failed");
+                return Err(ChatError::Unavailable(anyhow::Error::new(error)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! In-process rate limits: a token bucket per key (sends per user) and a
+//! minimum interval per key (typing per user and conversation).
+//!
+//! They live in each replica's memory: behind N replicas a user can reach N
+//! times the rate. See `docs/decisions/0003-messages.md`.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+use crate::Timestamp;
+
+/// Keys kept before idle ones are swept, so memory stays bounded.
+const SWEEP_AT: usize = 50_000;
+
+/// Token buckets: `rate` tokens per second, at most `burst`.
+pub struct TokenBuckets<K> {
+    rate_per_sec: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, (f64, Timestamp)>>,
+}
+
+impl<K: Eq + Hash + Copy> TokenBuckets<K> {
+    /// Buckets refilling at `rate_per_sec`, holding at most `burst`.
+    pub fn new(rate_per_sec: f64, burst: u32) -> Self {
+        Self {
+            rate_per_sec: rate_per_sec.max(f64::MIN_POSITIVE),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `key` at `now`; when none is left, how many whole
+    /// seconds until one is.
+    ///
+    /// # Errors
+    /// The seconds to wait, when the bucket is empty.
+    pub fn take(&self, key: K, now: Timestamp) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= SWEEP_AT {
+            let full_after = self.burst / self.rate_per_sec;
+            buckets.retain(|_, (_, at)| seconds_between(*at, now) < full_after);
+        }
+        let (tokens, at) = buckets.entry(key).or_insert((self.burst, now));
+        let refilled = (*tokens + seconds_between(*at, now) * self.rate_per_sec).min(self.burst);
+        *at = now;
+        if refilled >= 1.0 {
+            *tokens = refilled - 1.0;
+            Ok(())
+        } else {
+            *tokens = refilled;
+            let wait = ((1.0 - refilled) / self.rate_per_sec).ceil();
+            // The float is positive and small enough here: a rate below one
+            // per u64::MAX seconds is not a rate anyone configures.
+            Err(if wait.is_finite() && wait >= 1.0 {
+                wait as u64
+            } else {
+                1
+            })
+        }
+    }
+}
+
+/// At most one pass per key per `interval_ms`.
+pub struct MinInterval<K> {
+    interval_ms: i64,
+    last: Mutex<HashMap<K, Timestamp>>,
+}
+
+impl<K: Eq + Hash + Copy> MinInterval<K> {
+    /// A gate letting one call per key through every `interval_ms`.
+    pub fn new(interval_ms: i64) -> Self {
+        Self {
+            interval_ms,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a call for `key` at `now` passes (and, if so, records it).
+    pub fn pass(&self, key: K, now: Timestamp) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.len() >= SWEEP_AT {
+            let interval = self.interval_ms;
+            last.retain(|_, at| now.unix_millis() - at.unix_millis() < interval);
+        }
+        match last.get(&key) {
+            Some(at) if now.unix_millis() - at.unix_millis() < self.interval_ms => false,
+            _ => {
+                last.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
+    let millis = (later.unix_millis() - earlier.unix_millis()).max(0);
+    // Millisecond differences fit an f64 exactly for any realistic span.
+    millis as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_unix_millis(millis).unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn a_burst_then_the_rate() {
+        let buckets = TokenBuckets::new(10.0, 20);
+        for _ in 0..20 {
+            assert_eq!(buckets.take(1, at(0)), Ok(()));
+        }
+        assert_eq!(buckets.take(1, at(0)), Err(1));
+        assert_eq!(buckets.take(2, at(0)), Ok(()), "per key");
+        assert_eq!(
+            buckets.take(1, at(100)),
+            Ok(()),
+            "a tenth of a second refills one"
+        );
+        assert_eq!(buckets.take(1, at(150)), Err(1));
+        for _ in 0..20 {
+            assert_eq!(buckets.take(1, at(10_000)), Ok(()));
+        }
+        assert!(
+            buckets.take(1, at(10_000)).is_err(),
+            "never above the burst"
+        );
+    }
+
+    #[test]
+    fn slow_rates_say_how_long_to_wait() {
+        let buckets = TokenBuckets::new(0.01, 1);
+        assert_eq!(buckets.take(1, at(0)), Ok(()));
+        assert_eq!(buckets.take(1, at(0)), Err(100));
+    }
+
+    #[test]
+    fn one_pass_per_interval() {
+        let gate = MinInterval::new(2_000);
+        assert!(gate.pass((1, 1), at(0)));
+        assert!(!gate.pass((1, 1), at(1_999)));
+        assert!(gate.pass((1, 2), at(1_999)), "per key");
+        assert!(gate.pass((1, 1), at(2_000)));
+    }
+}

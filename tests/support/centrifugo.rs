@@ -1,0 +1,151 @@
+//! A stand-in for Centrifugo's server HTTP API: `POST /api/publish` and
+//! `/api/broadcast`, the `X-API-Key` check (401 with an empty body when
+//! wrong), `{"result": ...}` answers, `{"error": {"code", "message"}}` when
+//! told to fail, and a record of every publication it accepted.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+/// One accepted publication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publication {
+    /// `publish` or `broadcast`.
+    pub method: String,
+    /// The channel, or each channel of a broadcast.
+    pub channels: Vec<String>,
+    /// The published data (the event envelope).
+    pub data: Value,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    publications: Mutex<Vec<Publication>>,
+    failing: AtomicBool,
+}
+
+/// A running stand-in.
+pub struct CentrifugoStandIn {
+    url: String,
+    api_key: String,
+    shared: Arc<Shared>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl CentrifugoStandIn {
+    /// Starts on a free loopback port, accepting `api_key`.
+    pub fn start(api_key: &str) -> Self {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = shared.clone();
+        let key = api_key.to_owned();
+        std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new((state.clone(), key.clone())))
+                        .route("/api/{method}", web::post().to(api))
+                })
+                .workers(1)
+                .bind(("127.0.0.1", 0))
+                .expect("binding the stand-in");
+                let addr = server.addrs()[0];
+                let server = server.run();
+                tx.send((addr, server.handle()))
+                    .expect("reporting the address");
+                let _ = server.await;
+            });
+        });
+        let (addr, handle) = rx.recv().expect("the stand-in starts");
+        Self {
+            url: format!("http://{addr}"),
+            api_key: api_key.to_owned(),
+            shared,
+            handle,
+        }
+    }
+
+    /// The base URL to configure as `CENTRIFUGO_API_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The key it accepts, for `CENTRIFUGO_API_KEY`.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Everything accepted so far, in arrival order.
+    pub fn publications(&self) -> Vec<Publication> {
+        self.shared.publications.lock().expect("lock").clone()
+    }
+
+    /// While true, every call answers Centrifugo's internal error (code 100).
+    pub fn set_failing(&self, failing: bool) {
+        self.shared.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl Drop for CentrifugoStandIn {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn api(
+    request: HttpRequest,
+    method: web::Path<String>,
+    state: web::Data<(Arc<Shared>, String)>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let (shared, key) = state.get_ref();
+    let given = request
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok());
+    if given != Some(key.as_str()) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    if shared.failing.load(Ordering::SeqCst) {
+        return HttpResponse::Ok()
+            .json(json!({"error": {"code": 100, "message": "internal server error"}}));
+    }
+    let body = body.into_inner();
+    let channels: Vec<String> = match method.as_str() {
+        "publish" => body["channel"]
+            .as_str()
+            .map(|c| vec![c.to_owned()])
+            .unwrap_or_default(),
+        "broadcast" => body["channels"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| c.as_str().map(ToOwned::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => {
+            return HttpResponse::Ok()
+                .json(json!({"error": {"code": 107, "message": "bad request"}}));
+        }
+    };
+    if channels.is_empty() || body.get("data").is_none() {
+        return HttpResponse::Ok().json(json!({"error": {"code": 107, "message": "bad request"}}));
+    }
+    let result = if method.as_str() == "broadcast" {
+        json!({"responses": channels.iter().map(|_| json!({"result": {}})).collect::<Vec<_>>()})
+    } else {
+        json!({})
+    };
+    shared.publications.lock().expect("lock").push(Publication {
+        method: method.into_inner(),
+        channels,
+        data: body["data"].clone(),
+        idempotency_key: body["idempotency_key"].as_str().map(ToOwned::to_owned),
+    });
+    HttpResponse::Ok().json(json!({ "result": result }))
+}
