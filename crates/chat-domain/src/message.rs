@@ -260,6 +260,18 @@ pub enum ReactionAction {
     Toggle,
 }
 
+/// A reaction request, as the store carries it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRequest {
+    pub message_id: MessageId,
+    pub user_id: UserId,
+    pub emoji: Emoji,
+    pub action: ReactionAction,
+    /// Distinct emoji a message may hold; a new one past it is refused.
+    pub max_distinct: usize,
+    pub at: Timestamp,
+}
+
 /// A message's reactions after a reaction request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReactionChange {

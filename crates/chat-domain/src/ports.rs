@@ -13,8 +13,8 @@ use crate::conversation::{
 };
 use crate::events::{EventsFor, OutboxEvent};
 use crate::message::{
-    Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
-    PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
+    Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
+    PinListQuery, Reaction, ReactionChange, ReactionListQuery, ReactionRequest,
 };
 use crate::search::{MessageSearch, SearchHit};
 use crate::user::User;
@@ -308,12 +308,7 @@ pub trait MessageRepository: Send + Sync {
     /// `Conflict` past the distinct-emoji capacity; `NotFound` when gone.
     async fn react(
         &self,
-        id: MessageId,
-        user: UserId,
-        emoji: Emoji,
-        action: ReactionAction,
-        max_distinct: usize,
-        now: Timestamp,
+        request: ReactionRequest,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError>;
 

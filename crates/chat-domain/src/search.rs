@@ -100,10 +100,10 @@ impl SearchQuery {
         // Only a bare word that ends the query, with nothing typed after it,
         // is a prefix: "hel" finds hello, "hel " and "hel world" do not.
         let ends_with_word = text.chars().last().is_some_and(char::is_alphanumeric);
-        if let (Some(i), true) = (last_bare, ends_with_word) {
-            if let Some(Term::Word { prefix, .. }) = terms.get_mut(i) {
-                *prefix = true;
-            }
+        if let (Some(i), true) = (last_bare, ends_with_word)
+            && let Some(Term::Word { prefix, .. }) = terms.get_mut(i)
+        {
+            *prefix = true;
         }
         if terms.is_empty() {
             return Err(ChatError::validation("query", "needs at least one word"));

@@ -13,9 +13,9 @@ use chat_domain::conversation::{
 };
 use chat_domain::events::{Audience, EventsFor, OutboxEvent};
 use chat_domain::message::{
-    Emoji, Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin,
-    PinChange, PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange,
-    ReactionListQuery,
+    Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin, PinChange,
+    PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
+    ReactionRequest,
 };
 use chat_domain::ports::{
     ConversationRepository, Created, HealthCheck, MessageRepository, SentMessage, UserRepository,
@@ -1093,14 +1093,17 @@ impl MessageRepository for InMemoryStore {
 
     async fn react(
         &self,
-        id: MessageId,
-        user: UserId,
-        emoji: Emoji,
-        action: ReactionAction,
-        max_distinct: usize,
-        now: Timestamp,
+        request: ReactionRequest,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
+        let ReactionRequest {
+            message_id: id,
+            user_id: user,
+            emoji,
+            action,
+            max_distinct,
+            at: now,
+        } = request;
         let mut state = self.lock();
         let message = state
             .messages

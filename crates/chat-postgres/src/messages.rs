@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chat_domain::events::EventsFor;
 use chat_domain::message::{
-    Emoji, Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
-    PinListQuery, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
+    Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
+    PinListQuery, Reaction, ReactionChange, ReactionListQuery, ReactionRequest,
 };
 use chat_domain::ports::{Created, MessageRepository, SentMessage};
 use chat_domain::search::{MessageSearch, SearchHit, index_text};
@@ -306,16 +306,10 @@ impl MessageRepository for PgStore {
 
     async fn react(
         &self,
-        id: MessageId,
-        user: UserId,
-        emoji: Emoji,
-        action: ReactionAction,
-        max_distinct: usize,
-        now: Timestamp,
+        request: ReactionRequest,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
-        self.react_to(id, user, emoji, action, max_distinct, now, events)
-            .await
+        self.react_to(request, events).await
     }
 
     async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError> {

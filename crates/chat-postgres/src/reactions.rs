@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use chat_domain::events::EventsFor;
 use chat_domain::message::{
-    Emoji, MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction,
-    ReactionChange, ReactionListQuery,
+    MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
+    ReactionListQuery, ReactionRequest,
 };
 use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -126,14 +126,17 @@ struct PinRow {
 impl PgStore {
     pub(crate) async fn react_to(
         &self,
-        id: MessageId,
-        user: UserId,
-        emoji: Emoji,
-        action: ReactionAction,
-        max_distinct: usize,
-        now: Timestamp,
+        request: ReactionRequest,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
+        let ReactionRequest {
+            message_id: id,
+            user_id: user,
+            emoji,
+            action,
+            max_distinct,
+            at: now,
+        } = request;
         let mut conn = self.conn().await?;
         let encoder = self.encoder.clone();
         let partitions = self.outbox_partitions;

@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Some(Command::Serve(args)) => serve(&runtime, args),
+        Some(Command::Serve(args)) => serve(&runtime, *args),
         None => serve(&runtime, cli.serve),
     }
 }

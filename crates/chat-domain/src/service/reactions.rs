@@ -3,7 +3,7 @@
 use crate::events::{Audience, EventPayload, PinUpdate, ReactionUpdate};
 use crate::message::{
     Emoji, MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction,
-    ReactionChange, ReactionListQuery, ReportReason,
+    ReactionChange, ReactionListQuery, ReactionRequest, ReportReason,
 };
 use crate::user::Caller;
 use crate::{ChatError, ConversationId, MessageId, Timestamp, UserId};
@@ -53,12 +53,14 @@ impl ChatService {
         let now = self.clock.now();
         self.messages
             .react(
-                id,
-                caller.user_id,
-                emoji,
-                action,
-                self.limits.distinct_emoji,
-                now,
+                ReactionRequest {
+                    message_id: id,
+                    user_id: caller.user_id,
+                    emoji,
+                    action,
+                    max_distinct: self.limits.distinct_emoji,
+                    at: now,
+                },
                 Box::new(move |change: &ReactionChange| {
                     if change.delta == 0 {
                         return Vec::new();
