@@ -512,3 +512,22 @@ pub async fn message_change_events_are_written(h: Harness) {
             .all(|(_, channels)| channels == &vec![chat.clone()])
     );
 }
+
+pub async fn thread_replies_update_their_parent_in_events(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let group = start(&h, ann, group_of(&[bob])).await;
+    let parent = send(&h, ann, group, "parent").await.message.id;
+    let mut reply = text(group, "reply");
+    reply.parent_id = Some(parent);
+    h.service.send_message(bob, reply).await.unwrap();
+    let outbox = h.outbox().await;
+    let types: Vec<&str> = outbox.iter().skip(2).map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        vec!["message.created", "message.updated"],
+        "the reply, then its parent's new counts"
+    );
+    let parent_view = h.service.get_message(ann, parent).await.unwrap();
+    assert_eq!(parent_view.message.thread_reply_count, 1);
+}
