@@ -24,7 +24,11 @@ pub struct Publication {
 #[derive(Default)]
 struct Shared {
     publications: Mutex<Vec<Publication>>,
+    /// (channel, idempotency key) pairs seen: Centrifugo drops repeats.
+    seen: Mutex<std::collections::HashSet<(String, String)>>,
+    duplicates: std::sync::atomic::AtomicUsize,
     failing: AtomicBool,
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A running stand-in.
@@ -84,6 +88,17 @@ impl CentrifugoStandIn {
         self.shared.publications.lock().expect("lock").clone()
     }
 
+    /// How many publishes were dropped as repeats of an idempotency key.
+    pub fn duplicates(&self) -> usize {
+        self.shared.duplicates.load(Ordering::SeqCst)
+    }
+
+    /// Makes every call take this long before answering.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(millis, Ordering::SeqCst);
+    }
+
     /// While true, every call answers Centrifugo's internal error (code 100).
     pub fn set_failing(&self, failing: bool) {
         self.shared.failing.store(failing, Ordering::SeqCst);
@@ -109,6 +124,10 @@ async fn api(
         .and_then(|v| v.to_str().ok());
     if given != Some(key.as_str()) {
         return HttpResponse::Unauthorized().finish();
+    }
+    let delay = shared.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     if shared.failing.load(Ordering::SeqCst) {
         return HttpResponse::Ok()
@@ -141,11 +160,23 @@ async fn api(
     } else {
         json!({})
     };
+    let key = body["idempotency_key"].as_str().map(ToOwned::to_owned);
+    if let Some(key) = &key {
+        let mut seen = shared.seen.lock().expect("lock");
+        let fresh: Vec<bool> = channels
+            .iter()
+            .map(|c| seen.insert((c.clone(), key.clone())))
+            .collect();
+        if !fresh.iter().any(|f| *f) {
+            shared.duplicates.fetch_add(1, Ordering::SeqCst);
+            return HttpResponse::Ok().json(json!({ "result": result }));
+        }
+    }
     shared.publications.lock().expect("lock").push(Publication {
         method: method.into_inner(),
         channels,
         data: body["data"].clone(),
-        idempotency_key: body["idempotency_key"].as_str().map(ToOwned::to_owned),
+        idempotency_key: key,
     });
     HttpResponse::Ok().json(json!({ "result": result }))
 }

@@ -171,6 +171,13 @@ impl TestServer {
         }
     }
 
+    /// Kills the process at once (SIGKILL): no graceful shutdown, open
+    /// transactions die with it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's log lines so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()

@@ -71,6 +71,17 @@ struct PublishRequest<'a> {
 #[derive(Deserialize)]
 struct Reply {
     error: Option<ReplyError>,
+    result: Option<ReplyResult>,
+}
+
+#[derive(Deserialize)]
+struct ReplyResult {
+    responses: Option<Vec<ChannelReply>>,
+}
+
+#[derive(Deserialize)]
+struct ChannelReply {
+    error: Option<ReplyError>,
 }
 
 #[derive(Deserialize)]
@@ -107,12 +118,25 @@ impl CentrifugoClient {
             data: &data,
             idempotency_key,
         };
-        let url = format!("{}/api/publish", self.config.api_url.trim_end_matches('/'));
+        let body =
+            serde_json::to_string(&body).map_err(|e| PublishError::Transport(e.to_string()))?;
+        self.call("publish", body).await
+    }
+
+    /// Calls a server API method with already-encoded params (an outbox
+    /// row's `method` and `payload`). A `broadcast` fails when any of its
+    /// channels failed: the idempotency key makes the retry harmless.
+    ///
+    /// # Errors
+    /// [`PublishError`] as Centrifugo or the transport reported it.
+    pub async fn call(&self, method: &str, params: String) -> Result<(), PublishError> {
+        let url = format!("{}/api/{method}", self.config.api_url.trim_end_matches('/'));
         let response = self
             .http
             .post(url)
             .header("X-API-Key", &self.config.api_key)
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(params)
             .send()
             .await
             .map_err(|e| PublishError::Transport(e.to_string()))?;
@@ -124,7 +148,21 @@ impl CentrifugoClient {
             .json()
             .await
             .map_err(|e| PublishError::Transport(format!("unreadable answer: {e}")))?;
-        match reply.error {
+        if let Some(error) = reply.error {
+            return Err(PublishError::Centrifugo {
+                code: error.code,
+                message: error.message,
+            });
+        }
+        // broadcast answers one result or error per channel.
+        let failed = reply
+            .result
+            .and_then(|r| r.responses)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.error)
+            .min_by_key(|e| if e.code == 100 { 0 } else { 1 });
+        match failed {
             Some(error) => Err(PublishError::Centrifugo {
                 code: error.code,
                 message: error.message,

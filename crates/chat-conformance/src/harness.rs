@@ -66,6 +66,32 @@ impl EphemeralPublisher for DiscardEphemeral {
     }
 }
 
+/// Tokens are the realtime adapter's business, not the stores'.
+struct NoTokens;
+
+impl chat_domain::ports::RealtimeTokens for NoTokens {
+    fn connection(
+        &self,
+        _: chat_domain::UserId,
+        _: Timestamp,
+    ) -> Result<chat_domain::ports::IssuedToken, chat_domain::ChatError> {
+        Err(chat_domain::ChatError::Unavailable(anyhow::anyhow!(
+            "no realtime in store tests"
+        )))
+    }
+
+    fn subscription(
+        &self,
+        _: chat_domain::UserId,
+        _: chat_domain::ConversationId,
+        _: Timestamp,
+    ) -> Result<chat_domain::ports::IssuedToken, chat_domain::ChatError> {
+        Err(chat_domain::ChatError::Unavailable(anyhow::anyhow!(
+            "no realtime in store tests"
+        )))
+    }
+}
+
 /// A service over one fresh store, and a way to read what it wrote to its
 /// outbox (as domain events, whatever the store's row format).
 pub struct Harness {
@@ -100,6 +126,7 @@ impl Harness {
             clock: Arc::new(ManualClock::new()),
             event_ids: Arc::new(SequentialEventIds::default()),
             ephemeral: Arc::new(DiscardEphemeral),
+            tokens: Arc::new(NoTokens),
         };
         Self {
             // Cases send in bursts; the rate limit has its own tests.

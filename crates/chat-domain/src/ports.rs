@@ -375,3 +375,103 @@ pub trait HealthCheck: Send + Sync {
     /// `Unavailable` when it does not.
     async fn ping(&self) -> Result<(), ChatError>;
 }
+
+/// One outbox row: a Centrifugo server-API call, already encoded. Only the
+/// relay reads them; the domain never looks inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayRow {
+    pub id: i64,
+    /// `publish` or `broadcast`.
+    pub method: String,
+    /// The call's params as JSON, with an `idempotency_key`.
+    pub payload: String,
+}
+
+/// What delivering one row came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Delivered: delete the row.
+    Delivered,
+    /// Refused for good (a bad request): delete the row, it will never pass.
+    Rejected,
+    /// Not delivered, but it may pass later: keep this row and every row
+    /// after it in the partition, and try again.
+    Retry,
+}
+
+/// Delivers outbox rows, in order.
+#[async_trait]
+pub trait OutboxSink: Send + Sync {
+    /// Delivers one row.
+    async fn deliver(&self, row: &RelayRow) -> Delivery;
+}
+
+/// What one drain of a partition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Another worker (any replica, or Centrifugo's own consumer) holds the
+    /// partition.
+    Busy,
+    /// `delivered` rows went out (and `rejected` were dropped); `more` when
+    /// the batch was full, so more rows may wait.
+    Done {
+        delivered: usize,
+        rejected: usize,
+        more: bool,
+    },
+    /// Delivery failed after `delivered` rows; the rest stay for a retry.
+    Stalled { delivered: usize },
+}
+
+/// The outbox, as the relay drains it.
+#[async_trait]
+pub trait OutboxRelayStore: Send + Sync {
+    /// Under the partition's lock, hands up to `limit` rows to `sink` in id
+    /// order and deletes those it delivered or rejected, in one transaction:
+    /// a relay that dies mid-batch loses nothing.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn drain(
+        &self,
+        partition: i32,
+        limit: usize,
+        sink: &dyn OutboxSink,
+    ) -> Result<Drained, ChatError>;
+
+    /// How many rows wait, and how old the oldest is (milliseconds).
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn backlog(&self) -> Result<(i64, i64), ChatError>;
+}
+
+/// A realtime token and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: Timestamp,
+    /// The channels it names.
+    pub channels: Vec<String>,
+}
+
+/// Mints tokens for the realtime server.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait RealtimeTokens: Send + Sync {
+    /// A connection token subscribing the user to their personal channel.
+    ///
+    /// # Errors
+    /// `Unavailable` when realtime is not configured.
+    fn connection(&self, user: UserId, now: Timestamp) -> Result<IssuedToken, ChatError>;
+
+    /// A subscription token for a conversation's channel.
+    ///
+    /// # Errors
+    /// `Unavailable` when realtime is not configured.
+    fn subscription(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        now: Timestamp,
+    ) -> Result<IssuedToken, ChatError>;
+}

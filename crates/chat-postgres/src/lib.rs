@@ -12,6 +12,7 @@ mod messages;
 mod migrate;
 mod outbox;
 mod reactions;
+mod relay;
 mod rows;
 mod search;
 #[cfg(feature = "testing")]
@@ -31,6 +32,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 
 pub use migrate::run_migrations;
+pub use relay::{PgOutboxRelay, listen_for_outbox};
 
 use error::StoreError;
 

@@ -67,6 +67,38 @@ pub(crate) struct ServeArgs {
     /// Centrifugo's server API key.
     #[arg(long, env = "CENTRIFUGO_API_KEY", hide_env_values = true)]
     pub(crate) centrifugo_api_key: Option<String>,
+    /// Centrifugo's `client.token.hmac_secret_key`, for connection and
+    /// subscription tokens.
+    #[arg(long, env = "CENTRIFUGO_TOKEN_SECRET", hide_env_values = true)]
+    pub(crate) centrifugo_token_secret: Option<String>,
+    /// Lifetime of connection tokens, in seconds.
+    #[arg(
+        long,
+        env = "CENTRIFUGO_CONNECTION_TOKEN_TTL_SECS",
+        default_value_t = 3600
+    )]
+    pub(crate) connection_token_ttl_secs: u64,
+    /// Lifetime of subscription tokens, in seconds.
+    #[arg(
+        long,
+        env = "CENTRIFUGO_SUBSCRIPTION_TOKEN_TTL_SECS",
+        default_value_t = 3600
+    )]
+    pub(crate) subscription_token_ttl_secs: u64,
+    /// Run the outbox relay (on PostgreSQL with Centrifugo configured). Turn
+    /// it off when Centrifugo's own PostgreSQL consumer drains the outbox.
+    #[arg(long, env = "OUTBOX_RELAY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) outbox_relay: bool,
+    /// The consumer name in the partition lock key; use Centrifugo's consumer
+    /// name so the two never drain one partition at once.
+    #[arg(long, env = "OUTBOX_CONSUMER_NAME", default_value = "chat")]
+    pub(crate) outbox_consumer_name: String,
+    /// Rows per relay transaction.
+    #[arg(long, env = "OUTBOX_BATCH", default_value_t = 100)]
+    pub(crate) outbox_batch: usize,
+    /// Milliseconds a relay worker sleeps without a notification.
+    #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = 1000)]
+    pub(crate) outbox_poll_ms: u64,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
     /// Log format.

@@ -8,21 +8,25 @@ mod system;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use chat_centrifugo::{CentrifugoClient, CentrifugoConfig, CentrifugoEphemeral};
+use chat_centrifugo::{
+    CentrifugoClient, CentrifugoConfig, CentrifugoEphemeral, CentrifugoSink, CentrifugoTokens,
+    RelayConfig, spawn_relay,
+};
 use chat_domain::limits::Limits;
-use chat_domain::ports::{EphemeralPublisher, HealthCheck};
+use chat_domain::ports::{EphemeralPublisher, HealthCheck, RealtimeTokens};
 use chat_domain::service::{ChatService, Ports};
 use chat_http::wire::JsonEventEncoder;
 use chat_http::{AppState, Authenticator, BodyLimit};
 use chat_memory::InMemoryStore;
-use chat_postgres::{PgConfig, PgStore};
+use chat_postgres::{PgConfig, PgOutboxRelay, PgStore, listen_for_outbox};
 use clap::Parser;
 use jsonwebtoken::{EncodingKey, Header};
+use metrics_exporter_prometheus::PrometheusBuilder;
 
 use config::{Cli, Command, DevTokenArgs, ServeArgs};
-use system::{DiscardEphemeral, SystemClock, UuidEventIds};
+use system::{DiscardEphemeral, NoRealtimeTokens, SystemClock, UuidEventIds};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -70,21 +74,24 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         );
     }
 
-    let ephemeral = ephemeral_publisher(&args)?;
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let realtime = realtime(&args)?;
     let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
         None => {
+            if realtime.client.is_some() {
+                tracing::warn!(
+                    "the outbox relay needs PostgreSQL: in memory, only typing reaches Centrifugo"
+                );
+            }
             tracing::info!(
                 "running on in-memory stores: nothing survives a restart. Set DATABASE_URL \
                  (e.g. postgres://chat:chat@127.0.0.1:5432/chat) to run on PostgreSQL"
             );
             let store = Arc::new(InMemoryStore::new());
             (
-                ports_from(
-                    store.clone(),
-                    store.clone(),
-                    store.clone(),
-                    ephemeral.clone(),
-                ),
+                ports_from(store.clone(), store.clone(), store.clone(), &realtime),
                 store,
             )
         }
@@ -104,13 +111,19 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 max_connections = config.max_connections,
                 "running on PostgreSQL"
             );
+            match (&realtime.client, args.outbox_relay) {
+                (Some(client), true) => start_relay(runtime, &args, &store, client.clone(), url),
+                (Some(_), false) => {
+                    tracing::info!(
+                        "OUTBOX_RELAY=false: Centrifugo's own consumer drains the outbox"
+                    );
+                }
+                (None, _) => {
+                    tracing::warn!("no Centrifugo: outbox rows wait until a consumer drains them");
+                }
+            }
             (
-                ports_from(
-                    store.clone(),
-                    store.clone(),
-                    store.clone(),
-                    ephemeral.clone(),
-                ),
+                ports_from(store.clone(), store.clone(), store.clone(), &realtime),
                 store,
             )
         }
@@ -130,7 +143,20 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
     });
     let body_limit = BodyLimit(args.max_body_bytes);
     let mut server = HttpServer::new(move || {
-        App::new().configure(chat_http::configure(state.clone(), body_limit))
+        let metrics = metrics.clone();
+        App::new()
+            .route(
+                "/metrics",
+                web::get().to(move || {
+                    let body = metrics.render();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/plain; version=0.0.4")
+                            .body(body)
+                    }
+                }),
+            )
+            .configure(chat_http::configure(state.clone(), body_limit))
     })
     .shutdown_timeout(10);
     if let Some(workers) = args.workers {
@@ -147,34 +173,84 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
     Ok(())
 }
 
-/// Centrifugo when configured, else a publisher that drops ephemeral events.
-fn ephemeral_publisher(args: &ServeArgs) -> anyhow::Result<Arc<dyn EphemeralPublisher>> {
-    match (&args.centrifugo_api_url, &args.centrifugo_api_key) {
+/// The realtime adapters: Centrifugo when configured, else stand-ins that
+/// drop ephemeral events and refuse tokens.
+struct Realtime {
+    client: Option<CentrifugoClient>,
+    ephemeral: Arc<dyn EphemeralPublisher>,
+    tokens: Arc<dyn RealtimeTokens>,
+}
+
+fn realtime(args: &ServeArgs) -> anyhow::Result<Realtime> {
+    let client = match (&args.centrifugo_api_url, &args.centrifugo_api_key) {
         (Some(api_url), Some(api_key)) => {
-            let client = CentrifugoClient::new(CentrifugoConfig {
+            tracing::info!(%api_url, "publishing to Centrifugo");
+            Some(CentrifugoClient::new(CentrifugoConfig {
                 api_url: api_url.clone(),
                 api_key: api_key.clone(),
                 timeout: Duration::from_secs(5),
-            })?;
-            tracing::info!(%api_url, "publishing ephemeral events to Centrifugo");
-            Ok(Arc::new(CentrifugoEphemeral::new(
-                client,
-                Arc::new(JsonEventEncoder),
-            )))
+            })?)
         }
         (None, None) => {
-            tracing::info!("no CENTRIFUGO_API_URL: typing indicators are not published");
-            Ok(Arc::new(DiscardEphemeral))
+            tracing::info!("no CENTRIFUGO_API_URL: nothing is published to clients");
+            None
         }
         _ => anyhow::bail!("set both CENTRIFUGO_API_URL and CENTRIFUGO_API_KEY, or neither"),
-    }
+    };
+    let ephemeral: Arc<dyn EphemeralPublisher> = match &client {
+        Some(client) => Arc::new(CentrifugoEphemeral::new(
+            client.clone(),
+            Arc::new(JsonEventEncoder),
+        )),
+        None => Arc::new(DiscardEphemeral),
+    };
+    let tokens: Arc<dyn RealtimeTokens> = match &args.centrifugo_token_secret {
+        Some(secret) if !secret.is_empty() => Arc::new(CentrifugoTokens::new(
+            secret,
+            Duration::from_secs(args.connection_token_ttl_secs),
+            Duration::from_secs(args.subscription_token_ttl_secs),
+        )),
+        _ => Arc::new(NoRealtimeTokens),
+    };
+    Ok(Realtime {
+        client,
+        ephemeral,
+        tokens,
+    })
+}
+
+/// Starts the outbox relay and its LISTEN connection on the runtime.
+fn start_relay(
+    runtime: &tokio::runtime::Runtime,
+    args: &ServeArgs,
+    store: &PgStore,
+    client: CentrifugoClient,
+    url: &str,
+) {
+    let _inside = runtime.enter();
+    let config = RelayConfig {
+        partitions: args.outbox_partitions,
+        batch: args.outbox_batch.max(1),
+        poll_interval: Duration::from_millis(args.outbox_poll_ms.max(10)),
+        max_backoff: Duration::from_secs(5),
+    };
+    let relay_store = Arc::new(PgOutboxRelay::new(
+        store.clone(),
+        args.outbox_consumer_name.clone(),
+    ));
+    let wakeups = spawn_relay(relay_store, Arc::new(CentrifugoSink::new(client)), config);
+    let url = url.to_owned();
+    tokio::spawn(listen_for_outbox(url, move |partition| {
+        wakeups.wake(partition)
+    }));
+    tracing::info!(partitions = args.outbox_partitions, "outbox relay running");
 }
 
 fn ports_from<U, C, M>(
     users: Arc<U>,
     conversations: Arc<C>,
     messages: Arc<M>,
-    ephemeral: Arc<dyn EphemeralPublisher>,
+    realtime: &Realtime,
 ) -> Ports
 where
     U: chat_domain::ports::UserRepository + 'static,
@@ -187,7 +263,8 @@ where
         messages,
         clock: Arc::new(SystemClock),
         event_ids: Arc::new(UuidEventIds),
-        ephemeral,
+        ephemeral: realtime.ephemeral.clone(),
+        tokens: realtime.tokens.clone(),
     }
 }
 

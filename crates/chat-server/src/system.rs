@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use chat_domain::events::OutboxEvent;
-use chat_domain::ports::{Clock, EphemeralPublisher, EventIds};
-use chat_domain::{ChatError, EventId, Timestamp};
+use chat_domain::ports::{Clock, EphemeralPublisher, EventIds, IssuedToken, RealtimeTokens};
+use chat_domain::{ChatError, ConversationId, EventId, Timestamp, UserId};
 
 /// The system clock.
 pub(crate) struct SystemClock;
@@ -34,5 +34,31 @@ impl EphemeralPublisher for DiscardEphemeral {
             "no Centrifugo configured: ephemeral event dropped"
         );
         Ok(())
+    }
+}
+
+/// Refuses tokens when no Centrifugo token secret is configured.
+pub(crate) struct NoRealtimeTokens;
+
+impl NoRealtimeTokens {
+    fn refuse() -> ChatError {
+        ChatError::Unavailable(anyhow::anyhow!(
+            "realtime is not configured (CENTRIFUGO_TOKEN_SECRET)"
+        ))
+    }
+}
+
+impl RealtimeTokens for NoRealtimeTokens {
+    fn connection(&self, _: UserId, _: Timestamp) -> Result<IssuedToken, ChatError> {
+        Err(Self::refuse())
+    }
+
+    fn subscription(
+        &self,
+        _: UserId,
+        _: ConversationId,
+        _: Timestamp,
+    ) -> Result<IssuedToken, ChatError> {
+        Err(Self::refuse())
     }
 }

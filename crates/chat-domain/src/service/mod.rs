@@ -9,6 +9,7 @@ mod messages;
 mod preferences;
 mod reactions;
 mod read_state;
+mod realtime;
 mod search;
 mod typing;
 
@@ -28,7 +29,8 @@ use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
 use crate::ports::{
-    Clock, ConversationRepository, EphemeralPublisher, EventIds, MessageRepository, UserRepository,
+    Clock, ConversationRepository, EphemeralPublisher, EventIds, MessageRepository, RealtimeTokens,
+    UserRepository,
 };
 use crate::throttle::{MinInterval, TokenBuckets};
 use crate::user::{Caller, User};
@@ -43,6 +45,7 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub event_ids: Arc<dyn EventIds>,
     pub ephemeral: Arc<dyn EphemeralPublisher>,
+    pub tokens: Arc<dyn RealtimeTokens>,
 }
 
 /// Every use case of the chat contract.
@@ -53,6 +56,7 @@ pub struct ChatService {
     messages: Arc<dyn MessageRepository>,
     clock: Arc<dyn Clock>,
     ephemeral: Arc<dyn EphemeralPublisher>,
+    tokens: Arc<dyn RealtimeTokens>,
     events: EventFactory,
     limits: Limits,
     sends: Arc<TokenBuckets<UserId>>,
@@ -68,6 +72,7 @@ impl ChatService {
             messages: ports.messages,
             clock: ports.clock,
             ephemeral: ports.ephemeral,
+            tokens: ports.tokens,
             events: EventFactory {
                 ids: ports.event_ids,
             },

@@ -12,7 +12,7 @@ use crate::conversation::{
 };
 use crate::ports::{
     MockClock, MockConversationRepository, MockEphemeralPublisher, MockEventIds,
-    MockMessageRepository, MockUserRepository,
+    MockMessageRepository, MockRealtimeTokens, MockUserRepository,
 };
 use crate::{OrgId, UserId};
 
@@ -84,6 +84,7 @@ fn service_with(found: Option<Access>) -> ChatService {
             clock: Arc::new(clock),
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
+            tokens: Arc::new(MockRealtimeTokens::new()),
         },
         Limits::default(),
     )
@@ -215,6 +216,7 @@ fn a_gif_alone_is_a_message() {
             clock: Arc::new(clock),
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
+            tokens: Arc::new(MockRealtimeTokens::new()),
         },
         Limits::default(),
     );
@@ -311,6 +313,7 @@ fn sends_past_the_burst_are_rate_limited_before_any_store_work() {
             clock: Arc::new(clock),
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
+            tokens: Arc::new(MockRealtimeTokens::new()),
         },
         limits,
     );
@@ -361,6 +364,7 @@ fn typing_publishes_at_most_once_per_interval() {
             clock: Arc::new(clock),
             event_ids: Arc::new(ids),
             ephemeral: Arc::new(ephemeral),
+            tokens: Arc::new(MockRealtimeTokens::new()),
         },
         Limits::default(),
     );

@@ -7,6 +7,7 @@ mod health;
 mod manage;
 mod messages;
 mod reactions;
+mod realtime;
 
 use actix_web::web;
 use chat_domain::ConversationId;
@@ -22,6 +23,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     manage::configure(cfg);
     messages::configure(cfg);
     reactions::configure(cfg);
+    realtime::configure(cfg);
 }
 
 /// The `{id}` of a path, which must be a decimal int64.

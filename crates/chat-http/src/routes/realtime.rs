@@ -1,0 +1,69 @@
+//! Realtime tokens for Centrifugo.
+
+use actix_web::{HttpResponse, web};
+use chat_domain::ConversationId;
+use serde::{Deserialize, Serialize};
+
+use super::conversations::Empty;
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::wire::{WireId, WireTime};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/realtime/connection-token",
+        web::post().to(connection_token),
+    )
+    .route("/chat/subscribe-token", web::post().to(subscribe_token));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectionTokenDto {
+    token: String,
+    expires_at: WireTime,
+    channels: Vec<String>,
+}
+
+async fn connection_token(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(_): JsonBody<Empty>,
+) -> Result<HttpResponse, ApiError> {
+    let issued = state.chat.connection_token(caller)?;
+    Ok(HttpResponse::Ok().json(ConnectionTokenDto {
+        token: issued.token,
+        expires_at: WireTime(issued.expires_at),
+        channels: issued.channels,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SubscribeRequest {
+    conversation_id: WireId,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribeTokenDto {
+    token: String,
+    channel: String,
+    expires_at: WireTime,
+}
+
+async fn subscribe_token(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<SubscribeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId::new(body.conversation_id.0);
+    let issued = state.chat.subscribe_token(caller, id).await?;
+    Ok(HttpResponse::Ok().json(SubscribeTokenDto {
+        token: issued.token,
+        channel: issued.channels.into_iter().next().unwrap_or_default(),
+        expires_at: WireTime(issued.expires_at),
+    }))
+}

@@ -1,0 +1,176 @@
+//! Draining `chat_outbox` for the relay, with the semantics of Centrifugo's
+//! own PostgreSQL consumer: per partition, under
+//! `pg_advisory_xact_lock(hashtext('centrifugo_partition_lock_<name><partition>'))`
+//! (so our relays and Centrifugo's consumer never drain one partition at
+//! once), rows in id order, deleted once delivered, in one transaction.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_domain::ChatError;
+use chat_domain::ports::{Delivery, Drained, OutboxRelayStore, OutboxSink, RelayRow};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::StreamExt;
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult};
+
+/// The channel the outbox trigger notifies, as Centrifugo's consumer expects.
+const CHANNEL: &str = "centrifugo_partition_change";
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    method: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+#[derive(QueryableByName)]
+struct Backlog {
+    #[diesel(sql_type = BigInt)]
+    depth: i64,
+    #[diesel(sql_type = BigInt)]
+    oldest_ms: i64,
+}
+
+/// The outbox as one relay (or Centrifugo consumer) named `name` drains it.
+#[derive(Clone)]
+pub struct PgOutboxRelay {
+    store: PgStore,
+    name: String,
+}
+
+impl PgOutboxRelay {
+    /// A relay store over `store`'s pool; `name` is the consumer name in the
+    /// lock key (Centrifugo's consumer `name`, to exclude each other).
+    pub fn new(store: PgStore, name: impl Into<String>) -> Self {
+        Self {
+            store,
+            name: name.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl OutboxRelayStore for PgOutboxRelay {
+    async fn drain(
+        &self,
+        partition: i32,
+        limit: usize,
+        sink: &dyn OutboxSink,
+    ) -> Result<Drained, ChatError> {
+        let mut conn = self.store.conn().await?;
+        let key = format!("centrifugo_partition_lock_{}{partition}", self.name);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        conn.transaction(async |conn| -> StoreResult<Drained> {
+            // Try, not wait: a partition held elsewhere is being drained.
+            let locked: Locked =
+                diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked")
+                    .bind::<Text, _>(&key)
+                    .get_result(&mut *conn)
+                    .await?;
+            if !locked.locked {
+                return Ok(Drained::Busy);
+            }
+            let rows: Vec<Row> = diesel::sql_query(
+                "SELECT id, method, payload::text AS payload FROM chat_outbox \
+                 WHERE partition = $1 ORDER BY id LIMIT $2",
+            )
+            .bind::<Integer, _>(partition)
+            .bind::<BigInt, _>(limit)
+            .load(&mut *conn)
+            .await?;
+            let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
+            let (mut done, mut delivered, mut rejected, mut stalled) = (Vec::new(), 0, 0, false);
+            for row in rows {
+                let row = RelayRow {
+                    id: row.id,
+                    method: row.method,
+                    payload: row.payload,
+                };
+                match sink.deliver(&row).await {
+                    Delivery::Delivered => delivered += 1,
+                    Delivery::Rejected => rejected += 1,
+                    Delivery::Retry => {
+                        stalled = true;
+                        break;
+                    }
+                }
+                done.push(row.id);
+            }
+            diesel::sql_query("DELETE FROM chat_outbox WHERE id = ANY($1)")
+                .bind::<Array<BigInt>, _>(&done)
+                .execute(conn)
+                .await?;
+            Ok(if stalled {
+                Drained::Stalled { delivered }
+            } else {
+                Drained::Done {
+                    delivered,
+                    rejected,
+                    more: full,
+                }
+            })
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    async fn backlog(&self) -> Result<(i64, i64), ChatError> {
+        let mut conn = self.store.conn().await?;
+        let backlog: Backlog = diesel::sql_query(
+            "SELECT count(*) AS depth, \
+               COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) AS oldest_ms \
+             FROM chat_outbox",
+        )
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok((backlog.depth, backlog.oldest_ms))
+    }
+}
+
+/// Listens for outbox inserts and calls `wake` with each partition that
+/// changed, reconnecting after failures, until the task is dropped.
+pub async fn listen_for_outbox(database_url: String, wake: impl Fn(i32) + Send + Sync) {
+    loop {
+        match listen_once(&database_url, &wake).await {
+            Ok(()) => tracing::warn!("outbox notifications ended; reconnecting"),
+            Err(error) => {
+                tracing::warn!(error = ?error, "outbox notifications failed; reconnecting")
+            }
+        }
+        // Wake everyone once: rows may have arrived while we were away.
+        wake(-1);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn listen_once(database_url: &str, wake: &(impl Fn(i32) + Send + Sync)) -> StoreResult<()> {
+    let mut conn = AsyncPgConnection::establish(database_url)
+        .await
+        .map_err(|e| StoreError::Chat(ChatError::Unavailable(anyhow::Error::new(e))))?;
+    diesel::sql_query(format!("LISTEN {CHANNEL}"))
+        .execute(&mut conn)
+        .await?;
+    let mut notifications = std::pin::pin!(conn.notifications_stream());
+    while let Some(notification) = notifications.next().await {
+        let notification = notification?;
+        match notification.payload.parse::<i32>() {
+            Ok(partition) => wake(partition),
+            Err(_) => wake(-1),
+        }
+    }
+    Ok(())
+}
