@@ -172,10 +172,19 @@ async fn the_slice_works_end_to_end_on_postgres() {
         vec![
             "conversation.added",
             "message.created",
+            "unread.updated",
             "message.created",
+            "unread.updated",
             "read.updated",
             "unread.updated"
         ]
+    );
+    // After Ann's send, Bob's sidebar learns his exact figures.
+    assert_eq!(rows[2].1["channel"], "personal:2");
+    assert_eq!(
+        rows[2].1["data"]["data"],
+        json!({"conversationId": dm, "unreadCount": 1, "mentionCount": 0,
+               "lastMessageAt": sent.body["createdAt"]})
     );
     let (method, added, _) = &rows[0];
     assert_eq!(method, "broadcast");
@@ -194,7 +203,7 @@ async fn the_slice_works_end_to_end_on_postgres() {
         rows.iter().all(|(_, _, p)| p == partition),
         "one conversation, one partition"
     );
-    assert_eq!(rows[3].1["channel"], "personal:1");
+    assert_eq!(rows[5].1["channel"], "personal:1");
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ macro_rules! conformance_suite {
             conversations_list_by_activity_with_cursor_paging,
             list_conversation_filters_apply,
             change_events_are_written_with_the_change,
+            large_conversations_get_one_batched_unread_event,
             updating_needs_an_admin_and_not_a_direct_conversation,
             update_sets_and_clears_fields,
             archived_conversations_are_read_only_for_content,

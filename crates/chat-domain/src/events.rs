@@ -147,8 +147,9 @@ pub struct TypingUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadUpdate {
     pub conversation_id: ConversationId,
-    pub unread_count: i64,
-    pub mention_count: i64,
+    /// `None` in the broadcast form for large conversations: "changed".
+    pub unread_count: Option<i64>,
+    pub mention_count: Option<i64>,
     pub last_message_at: Option<Timestamp>,
 }
 

@@ -10,6 +10,9 @@ pub struct Limits {
     pub send_burst: u32,
     /// Milliseconds between two typing publishes of a user in a conversation.
     pub typing_interval_ms: i64,
+    /// Conversations up to this size get exact per-member `unread.updated`
+    /// on every message; larger ones get one batched "changed" broadcast.
+    pub unread_fanout_max: i64,
     /// Characters of message content.
     pub content_chars: usize,
     /// Ids in `mentions`.
@@ -71,6 +74,7 @@ impl Default for Limits {
             send_rate_per_sec: 10.0,
             send_burst: 20,
             typing_interval_ms: 2_000,
+            unread_fanout_max: 25,
             content_chars: 10_000,
             mentions: 50,
             metadata_bytes: 5 * 1024,

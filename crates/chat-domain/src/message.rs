@@ -139,6 +139,9 @@ pub struct NewMessage {
     pub metadata: Option<String>,
     pub client_msg_id: Option<ClientMsgId>,
     pub created_at: Timestamp,
+    /// Up to this many members, the store reports each member's unread
+    /// figures (`SentMessage::member_unread`) for exact `unread.updated`.
+    pub unread_fanout_max: i64,
 }
 
 /// Message text within the length limit.

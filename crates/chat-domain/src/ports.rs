@@ -47,6 +47,19 @@ pub struct Created<T> {
 pub struct SentMessage {
     pub message: MessageView,
     pub parent: Option<MessageView>,
+    /// For conversations of at most `NewMessage::unread_fanout_max` members:
+    /// every other member's unread figures after the send. Empty otherwise.
+    pub member_unread: Vec<MemberUnread>,
+    /// The conversation has more members than `unread_fanout_max`.
+    pub large: bool,
+}
+
+/// A member's unread figures in one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberUnread {
+    pub user_id: UserId,
+    pub unread_count: i64,
+    pub mention_count: i64,
 }
 
 /// The user directory, fed from token claims.

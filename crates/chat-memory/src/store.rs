@@ -18,7 +18,8 @@ use chat_domain::message::{
     ReactionRequest,
 };
 use chat_domain::ports::{
-    ConversationRepository, Created, HealthCheck, MessageRepository, SentMessage, UserRepository,
+    ConversationRepository, Created, HealthCheck, MemberUnread, MessageRepository, SentMessage,
+    UserRepository,
 };
 use chat_domain::search::{MessageSearch, SearchHit, words};
 use chat_domain::user::User;
@@ -871,6 +872,7 @@ impl MessageRepository for InMemoryStore {
         events: EventsFor<SentMessage>,
     ) -> Result<Created<SentMessage>, ChatError> {
         let mut state = self.lock();
+        let new_fanout = new.unread_fanout_max;
         if let Some(client_id) = &new.client_msg_id {
             let key = (
                 new.conversation_id,
@@ -887,6 +889,8 @@ impl MessageRepository for InMemoryStore {
                     value: SentMessage {
                         message,
                         parent: None,
+                        member_unread: Vec::new(),
+                        large: false,
                     },
                     is_new: false,
                 });
@@ -961,9 +965,32 @@ impl MessageRepository for InMemoryStore {
             Some(p) => Some(state.message_view(p, None)?),
             None => None,
         };
+        let member_count = state
+            .conversations
+            .get(&message.conversation_id)
+            .map_or(0, |c| c.member_count);
+        let large = member_count > new_fanout;
+        let member_unread = if large || !message.is_top_level() {
+            Vec::new()
+        } else {
+            state
+                .members_of(message.conversation_id)
+                .filter(|m| m.user_id != message.sender_id)
+                .map(|m| {
+                    let (unread_count, mention_count) = state.unread_counts(m);
+                    MemberUnread {
+                        user_id: m.user_id,
+                        unread_count,
+                        mention_count,
+                    }
+                })
+                .collect()
+        };
         let sent = SentMessage {
             message: state.message_view(&message, None)?,
             parent,
+            member_unread,
+            large,
         };
         let written = events(&sent);
         state.write_events(written);

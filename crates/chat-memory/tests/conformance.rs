@@ -34,8 +34,8 @@ conformance_suite!(fresh);
 fn event_types_are_the_contracts() {
     let unread = chat_domain::events::UnreadUpdate {
         conversation_id: chat_domain::ConversationId::new(1),
-        unread_count: 0,
-        mention_count: 0,
+        unread_count: Some(0),
+        mention_count: Some(0),
         last_message_at: None,
     };
     assert_eq!(

@@ -6,7 +6,7 @@ use chat_domain::message::{
     Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
     PinListQuery, Reaction, ReactionChange, ReactionListQuery, ReactionRequest,
 };
-use chat_domain::ports::{Created, MessageRepository, SentMessage};
+use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
 use chat_domain::search::{MessageSearch, SearchHit, index_text};
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -14,6 +14,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
+use crate::conversations::UNREAD_LATERAL;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::write_events;
 use crate::reactions::decorate;
@@ -25,6 +26,43 @@ struct SeqRow {
     seq: i64,
     #[diesel(sql_type = BigInt)]
     top_count: i64,
+    #[diesel(sql_type = BigInt)]
+    member_count: i64,
+}
+
+#[derive(QueryableByName)]
+struct MemberUnreadRow {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    mention_count: i64,
+}
+
+/// Every other member's unread figures, for exact `unread.updated`.
+async fn member_unread(
+    conn: &mut AsyncPgConnection,
+    new: &NewMessage,
+) -> StoreResult<Vec<MemberUnread>> {
+    let rows: Vec<MemberUnreadRow> = diesel::sql_query(format!(
+        "SELECT m.user_id, unread.unread_count, unread.mention_count \
+         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+         {UNREAD_LATERAL} \
+         WHERE m.conversation_id = $1 AND m.user_id <> $2 ORDER BY m.user_id"
+    ))
+    .bind::<BigInt, _>(new.conversation_id.get())
+    .bind::<BigInt, _>(new.sender_id.get())
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| MemberUnread {
+            user_id: UserId::new(r.user_id),
+            unread_count: r.unread_count,
+            mention_count: r.mention_count,
+        })
+        .collect())
 }
 
 pub(crate) async fn load_message(
@@ -81,7 +119,7 @@ impl PgStore {
                    top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
                    last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
                    activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
-                 WHERE id = $1 RETURNING last_seq AS seq, top_count",
+                 WHERE id = $1 RETURNING last_seq AS seq, top_count, member_count",
             )
             .bind::<BigInt, _>(new.conversation_id.get())
             .bind::<Bool, _>(top_level)
@@ -174,7 +212,13 @@ impl PgStore {
                 Some(parent) => load_message(conn, parent.get()).await?.map(MessageRow::into_view),
                 None => None,
             };
-            let sent = SentMessage { message, parent };
+            let large = counters.member_count > new.unread_fanout_max;
+            let member_unread = if large || !top_level {
+                Vec::new()
+            } else {
+                member_unread(conn, new).await?
+            };
+            let sent = SentMessage { message, parent, member_unread, large };
             write_events(conn, encoder.as_ref(), partitions, events(&sent)).await?;
             Ok(Created { value: sent, is_new: true })
         })
@@ -193,6 +237,8 @@ async fn existing_send(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Cre
         value: SentMessage {
             message,
             parent: None,
+            member_unread: Vec::new(),
+            large: false,
         },
         is_new: false,
     })

@@ -60,6 +60,10 @@ pub(crate) struct ServeArgs {
     /// Sends a user may make at once before the rate applies.
     #[arg(long, env = "CHAT_SEND_BURST", default_value_t = 20)]
     pub(crate) send_burst: u32,
+    /// Conversations up to this many members get exact per-member
+    /// `unread.updated` on every message; larger ones one batched broadcast.
+    #[arg(long, env = "CHAT_UNREAD_FANOUT_MAX", default_value_t = 25)]
+    pub(crate) unread_fanout_max: i64,
     /// Centrifugo's server API base URL (e.g. http://127.0.0.1:8000). Without
     /// it, ephemeral events (typing) are dropped.
     #[arg(long, env = "CENTRIFUGO_API_URL")]

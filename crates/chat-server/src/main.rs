@@ -135,6 +135,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
             Limits {
                 send_rate_per_sec: args.send_rate_per_sec,
                 send_burst: args.send_burst,
+                unread_fanout_max: args.unread_fanout_max,
                 ..Limits::default()
             },
         ),

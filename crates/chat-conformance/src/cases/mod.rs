@@ -747,9 +747,11 @@ pub async fn change_events_are_written_with_the_change(h: Harness) {
         vec![
             "conversation.added",
             "message.created",
+            "unread.updated",
             "message.created",
+            "unread.updated",
             "read.updated",
-            "unread.updated"
+            "unread.updated",
         ],
         "a retried send writes no second event"
     );
@@ -760,7 +762,34 @@ pub async fn change_events_are_written_with_the_change(h: Harness) {
         vec!["personal:1".to_owned(), "personal:2".to_owned()]
     );
     assert_eq!(outbox[1].1, vec![chat]);
-    assert_eq!(outbox[3].1, vec!["personal:2".to_owned()]);
+    assert_eq!(
+        outbox[2].1,
+        vec!["personal:2".to_owned()],
+        "the other member's sidebar"
+    );
+    assert_eq!(outbox[5].1, vec!["personal:2".to_owned()]);
+}
+
+pub async fn large_conversations_get_one_batched_unread_event(h: Harness) {
+    let owner = h.user(1, 10).await;
+    for id in 2..=102 {
+        h.user(id, 10).await;
+    }
+    let channel = start(&h, owner, org_channel("everyone", HistoryMode::Full)).await;
+    let before = h.outbox().await.len();
+    send(&h, owner, channel, "to all 102").await;
+    let outbox = h.outbox().await;
+    let unread: Vec<&(String, Vec<String>)> = outbox[before..]
+        .iter()
+        .filter(|(t, _)| t == "unread.updated")
+        .collect();
+    let channels: usize = unread.iter().map(|(_, c)| c.len()).sum();
+    assert!(
+        unread.len() <= 1,
+        "one event, not one per member: {}",
+        unread.len()
+    );
+    assert_eq!(channels, 102, "every member's personal channel");
 }
 
 mod membership;

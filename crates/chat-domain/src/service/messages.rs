@@ -1,7 +1,7 @@
 //! Use cases on messages: send, list, get.
 
 use crate::conversation::{Access, PostingPolicy};
-use crate::events::{Audience, EventPayload};
+use crate::events::{Audience, EventPayload, UnreadUpdate};
 use crate::message::{ClientMsgId, MessageContent, MessageRange, MessageView, NewMessage};
 use crate::ports::{Created, SentMessage};
 use crate::user::Caller;
@@ -107,6 +107,7 @@ impl ChatService {
                             EventPayload::MessageUpdated(parent.clone()),
                         ));
                     }
+                    out.extend(unread_events(&events, sent, conversation_id));
                     out
                 }),
             )
@@ -192,6 +193,7 @@ impl ChatService {
             metadata: request.metadata,
             client_msg_id,
             created_at: self.clock.now(),
+            unread_fanout_max: self.limits.unread_fanout_max,
         })
     }
 
@@ -359,6 +361,44 @@ impl ChatService {
             _ => Err(ChatError::NotFound("message")),
         }
     }
+}
+
+/// `unread.updated` for the members' sidebars after a send: exact figures to
+/// each member of a small conversation, or one "changed" event (null counts,
+/// batched into broadcasts by the store) to every member of a large one, so
+/// the cost of a message stays bounded whatever the conversation's size.
+fn unread_events(
+    events: &super::EventFactory,
+    sent: &SentMessage,
+    conversation_id: ConversationId,
+) -> Vec<crate::events::OutboxEvent> {
+    let message = &sent.message.message;
+    if !message.is_top_level() {
+        return Vec::new();
+    }
+    let at = message.created_at;
+    let update = |unread, mentions| {
+        EventPayload::UnreadUpdated(UnreadUpdate {
+            conversation_id,
+            unread_count: unread,
+            mention_count: mentions,
+            last_message_at: Some(at),
+        })
+    };
+    if sent.large {
+        return vec![events.event(conversation_id, at, Audience::Members, update(None, None))];
+    }
+    sent.member_unread
+        .iter()
+        .map(|m| {
+            events.event(
+                conversation_id,
+                at,
+                Audience::Users(vec![m.user_id]),
+                update(Some(m.unread_count), Some(m.mention_count)),
+            )
+        })
+        .collect()
 }
 
 /// A gif is an `https` URL.

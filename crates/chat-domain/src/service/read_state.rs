@@ -103,8 +103,8 @@ impl ChatService {
                             me,
                             EventPayload::UnreadUpdated(UnreadUpdate {
                                 conversation_id,
-                                unread_count: view.unread_count,
-                                mention_count: view.mention_count,
+                                unread_count: Some(view.unread_count),
+                                mention_count: Some(view.mention_count),
                                 last_message_at,
                             }),
                         ),

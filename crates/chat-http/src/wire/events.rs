@@ -63,8 +63,8 @@ struct PinDto {
 #[serde(rename_all = "camelCase")]
 struct UnreadDto {
     conversation_id: WireId,
-    unread_count: i64,
-    mention_count: i64,
+    unread_count: Option<i64>,
+    mention_count: Option<i64>,
     last_message_at: Option<WireTime>,
 }
 
