@@ -19,6 +19,8 @@ pub struct Publication {
     /// The published data (the event envelope).
     pub data: Value,
     pub idempotency_key: Option<String>,
+    /// When the stand-in received it.
+    pub received_at: std::time::SystemTime,
 }
 
 #[derive(Default)]
@@ -177,6 +179,7 @@ async fn api(
         channels,
         data: body["data"].clone(),
         idempotency_key: key,
+        received_at: std::time::SystemTime::now(),
     });
     HttpResponse::Ok().json(json!({ "result": result }))
 }

@@ -15,6 +15,7 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "deps" => dependency_rule(),
+        "bench" => bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             bail!(
                 "usage: cargo xtask <ci|deps>\n  ci    fmt, clippy, dependency rule, docs, tests\n  deps  check chat-domain's dependency rule"
@@ -112,6 +113,27 @@ fn dependency_rule() -> anyhow::Result<()> {
     }
     eprintln!("dependency rule: chat-domain's tree has none of {FORBIDDEN:?}");
     Ok(())
+}
+
+/// Benchmarks, built in release mode (the server they start, too).
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    match args.first().map(String::as_str) {
+        Some("relay") => {
+            let mut cargo = vec![
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "chat-e2e",
+                "--bin",
+                "bench-relay",
+                "--",
+            ];
+            cargo.extend(args[1..].iter().map(String::as_str));
+            run("cargo", &cargo)
+        }
+        _ => bail!("usage: cargo xtask bench relay [--rate N] [--seconds N]"),
+    }
 }
 
 fn has_nextest() -> bool {
