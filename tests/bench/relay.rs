@@ -35,7 +35,7 @@ async fn main() {
         ("CENTRIFUGO_API_URL", centrifugo.url()),
         ("CENTRIFUGO_API_KEY", centrifugo.api_key()),
         ("CHAT_SEND_RATE_PER_SEC", "100000"),
-        ("RUST_LOG", "warn"),
+        ("RUST_LOG", "warn,chat_server=info"),
     ])
     .await;
 
@@ -62,15 +62,22 @@ async fn main() {
         Duration::from_secs_f64(f64::from(u32::try_from(CLIENTS).unwrap_or(1)) / rate as f64);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (token, conversation) in conversations {
+    for (client, (token, conversation)) in conversations.into_iter().enumerate() {
         let base = server.base().to_owned();
+        // Staggered starts: a steady arrival rate, not a burst per tick.
+        let offset = interval.mul_f64(client as f64 / CLIENTS as f64);
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut next = Instant::now();
+            let http = reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_default();
+            let mut next = started + offset;
+            let mut round_trips = Vec::new();
             for i in 0..per_client {
                 tokio::time::sleep_until(next.into()).await;
                 next += interval;
                 let body = json!({"conversationId": conversation, "content": format!("bench {i}")});
+                let sent_at = Instant::now();
                 let ok = http
                     .post(format!("{base}/chat/messages/send"))
                     .bearer_auth(&token)
@@ -78,12 +85,16 @@ async fn main() {
                     .send()
                     .await;
                 assert!(ok.is_ok_and(|r| r.status() == 201), "a send failed");
+                round_trips.push(sent_at.elapsed().as_secs_f64() * 1000.0);
             }
+            round_trips
         }));
     }
+    let mut round_trips: Vec<f64> = Vec::new();
     for task in tasks {
-        assert!(task.await.is_ok());
+        round_trips.extend(task.await.unwrap_or_default());
     }
+    round_trips.sort_by(f64::total_cmp);
     let sending = started.elapsed();
     let sent = per_client * u64::try_from(CLIENTS).unwrap_or(1);
 
@@ -128,6 +139,15 @@ async fn main() {
         "sent {sent} messages in {:.1} s ({achieved:.0}/s, target {rate}/s); published {}",
         sending.as_secs_f64(),
         latencies.len()
+    );
+    let trip = |q: f64| {
+        let index = ((round_trips.len() as f64 - 1.0) * q).round() as usize;
+        round_trips.get(index).copied().unwrap_or(f64::NAN)
+    };
+    eprintln!(
+        "send round trip ms: p50 {:.1}  p99 {:.1}",
+        trip(0.5),
+        trip(0.99)
     );
     eprintln!(
         "commit-to-publish ms: p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}",

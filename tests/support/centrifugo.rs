@@ -56,6 +56,11 @@ impl CentrifugoStandIn {
                         .app_data(web::Data::new((state.clone(), key.clone())))
                         .route("/api/{method}", web::post().to(api))
                 })
+                .on_connect(|connection, _| {
+                    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                        let _ = tcp.set_nodelay(true);
+                    }
+                })
                 .workers(1)
                 .bind(("127.0.0.1", 0))
                 .expect("binding the stand-in");

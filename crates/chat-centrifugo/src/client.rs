@@ -97,7 +97,10 @@ impl CentrifugoClient {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(config: CentrifugoConfig) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(config.timeout).build()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .tcp_nodelay(true)
+            .build()?;
         Ok(Self { http, config })
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod limits;
+pub mod links;
 pub mod message;
 pub mod ports;
 pub mod search;

@@ -159,6 +159,13 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
             )
             .configure(chat_http::configure(state.clone(), body_limit))
     })
+    // Small responses on kept-alive connections must not wait for the
+    // client's delayed ACK (Nagle): tens of milliseconds per request.
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     .shutdown_timeout(10);
     if let Some(workers) = args.workers {
         server = server.workers(workers);
