@@ -66,6 +66,23 @@ impl EphemeralPublisher for DiscardEphemeral {
     }
 }
 
+/// Serves previews for `https://preview.test/<name>` links, nothing else.
+pub struct CannedFetcher;
+
+#[async_trait::async_trait]
+impl chat_domain::ports::LinkFetcher for CannedFetcher {
+    async fn fetch(&self, url: &str) -> Option<chat_domain::message::LinkPreview> {
+        let name = url.strip_prefix("https://preview.test/")?;
+        Some(chat_domain::message::LinkPreview {
+            url: url.to_owned(),
+            title: Some(format!("Title of {name}")),
+            description: None,
+            image_url: None,
+            site_name: Some("preview.test".to_owned()),
+        })
+    }
+}
+
 /// Tokens are the realtime adapter's business, not the stores'.
 struct NoTokens;
 
@@ -116,17 +133,23 @@ impl Harness {
         guard: impl Any + Send,
     ) -> Self
     where
-        S: UserRepository + ConversationRepository + MessageRepository + 'static,
+        S: UserRepository
+            + ConversationRepository
+            + MessageRepository
+            + chat_domain::ports::LinkPreviewRepository
+            + 'static,
     {
         let users: Arc<dyn UserRepository> = store.clone();
         let ports = Ports {
             users: users.clone(),
             conversations: store.clone(),
-            messages: store,
+            messages: store.clone(),
             clock: Arc::new(ManualClock::new()),
             event_ids: Arc::new(SequentialEventIds::default()),
             ephemeral: Arc::new(DiscardEphemeral),
             tokens: Arc::new(NoTokens),
+            previews: store.clone(),
+            fetcher: Arc::new(CannedFetcher),
         };
         Self {
             // Cases send in bursts; the rate limit has its own tests.

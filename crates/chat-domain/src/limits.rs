@@ -13,6 +13,10 @@ pub struct Limits {
     /// Conversations up to this size get exact per-member `unread.updated`
     /// on every message; larger ones get one batched "changed" broadcast.
     pub unread_fanout_max: i64,
+    /// Unfurl links in messages (queue jobs on send and edit).
+    pub unfurl_links: bool,
+    /// How long a fetched preview (or a failure) is reused, in milliseconds.
+    pub preview_cache_ttl_ms: i64,
     /// Characters of message content.
     pub content_chars: usize,
     /// Ids in `mentions`.
@@ -75,6 +79,8 @@ impl Default for Limits {
             send_burst: 20,
             typing_interval_ms: 2_000,
             unread_fanout_max: 25,
+            unfurl_links: true,
+            preview_cache_ttl_ms: 24 * 60 * 60 * 1000,
             content_chars: 10_000,
             mentions: 50,
             metadata_bytes: 5 * 1024,

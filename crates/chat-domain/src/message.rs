@@ -142,6 +142,8 @@ pub struct NewMessage {
     /// Up to this many members, the store reports each member's unread
     /// figures (`SentMessage::member_unread`) for exact `unread.updated`.
     pub unread_fanout_max: i64,
+    /// Links to unfurl; the store queues one job for them with the message.
+    pub links: Vec<String>,
 }
 
 /// Message text within the length limit.
@@ -252,6 +254,9 @@ pub struct MessagePatch {
     pub mention_everyone: Option<bool>,
     pub metadata: Option<Option<String>>,
     pub edited_at: Timestamp,
+    /// With new content, the links to unfurl instead of the old ones (the
+    /// old previews go).
+    pub links: Option<Vec<String>>,
 }
 
 /// What a reaction request asks for.
@@ -388,4 +393,11 @@ pub struct NewReport {
     pub reason: ReportReason,
     pub details: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// A queued unfurl: the links of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfurlJob {
+    pub message_id: MessageId,
+    pub urls: Vec<String>,
 }

@@ -13,13 +13,13 @@ use chat_domain::conversation::{
 };
 use chat_domain::events::{Audience, EventsFor, OutboxEvent};
 use chat_domain::message::{
-    Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin, PinChange,
-    PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange, ReactionListQuery,
-    ReactionRequest,
+    LinkPreview, Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin,
+    PinChange, PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange,
+    ReactionListQuery, ReactionRequest, UnfurlJob,
 };
 use chat_domain::ports::{
-    ConversationRepository, Created, HealthCheck, MemberUnread, MessageRepository, SentMessage,
-    UserRepository,
+    ConversationRepository, Created, HealthCheck, LinkPreviewRepository, MemberUnread,
+    MessageRepository, SentMessage, UserRepository,
 };
 use chat_domain::search::{MessageSearch, SearchHit, words};
 use chat_domain::user::User;
@@ -47,6 +47,11 @@ struct State {
     /// Pinned messages: conversation, who pinned, when.
     pins: HashMap<MessageId, (ConversationId, UserId, Timestamp)>,
     reports: HashMap<(MessageId, UserId), NewReport>,
+    /// Queued unfurls, oldest first.
+    unfurl_jobs: std::collections::VecDeque<UnfurlJob>,
+    link_previews: HashMap<MessageId, Vec<LinkPreview>>,
+    /// Fetched previews (or failures) by URL, with when they were fetched.
+    preview_cache: HashMap<String, (Option<LinkPreview>, Timestamp)>,
     /// Written events, with `Audience::Members` resolved to the member list.
     outbox: Vec<OutboxEvent>,
     last_conversation_id: i64,
@@ -292,6 +297,18 @@ impl State {
         self.reactions.retain(|m, _| messages.contains_key(m));
     }
 
+    /// Queues a message's links, replacing what was queued or shown.
+    fn queue_links(&mut self, message: MessageId, links: &[String]) {
+        self.link_previews.remove(&message);
+        self.unfurl_jobs.retain(|job| job.message_id != message);
+        if !links.is_empty() {
+            self.unfurl_jobs.push_back(UnfurlJob {
+                message_id: message,
+                urls: links.to_vec(),
+            });
+        }
+    }
+
     fn remove_membership(&mut self, id: ConversationId, user: UserId) {
         self.members.remove(&(id, user));
         if let Some(c) = self.conversations.get_mut(&id) {
@@ -367,6 +384,11 @@ impl State {
             .map(|(emoji, count, _)| (emoji, count))
             .collect();
         view.pinned = self.pins.contains_key(&message.id);
+        view.link_previews = self
+            .link_previews
+            .get(&message.id)
+            .cloned()
+            .unwrap_or_default();
         Ok(view)
     }
 }
@@ -960,6 +982,7 @@ impl MessageRepository for InMemoryStore {
             .or_default()
             .insert(message.seq, message.id);
         state.messages.insert(message.id, message.clone());
+        state.queue_links(message.id, &new.links);
 
         let parent = match message.parent_id.and_then(|id| state.messages.get(&id)) {
             Some(p) => Some(state.message_view(p, None)?),
@@ -1083,6 +1106,9 @@ impl MessageRepository for InMemoryStore {
         }
         message.edited_at = Some(patch.edited_at);
         let message = message.clone();
+        if let Some(links) = &patch.links {
+            state.queue_links(id, links);
+        }
         let view = state.message_view(&message, Some(message.sender_id))?;
         let written = events(&view);
         state.write_events(written);
@@ -1112,6 +1138,7 @@ impl MessageRepository for InMemoryStore {
         message.deleted_at = Some(at);
         let message = message.clone();
         state.pins.remove(&id);
+        state.queue_links(id, &[]);
         let view = state.message_view(&message, Some(message.sender_id))?;
         let written = events(&view);
         state.write_events(written);
@@ -1326,6 +1353,62 @@ impl MessageRepository for InMemoryStore {
         }
         state.reports.insert(key, report);
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl LinkPreviewRepository for InMemoryStore {
+    async fn take_unfurl_jobs(&self, limit: usize) -> Result<Vec<UnfurlJob>, ChatError> {
+        let mut state = self.lock();
+        let take = limit.min(state.unfurl_jobs.len());
+        Ok(state.unfurl_jobs.drain(..take).collect())
+    }
+
+    async fn cached_preview(
+        &self,
+        url: &str,
+        fresh_after: Timestamp,
+    ) -> Result<Option<Option<LinkPreview>>, ChatError> {
+        let state = self.lock();
+        Ok(state
+            .preview_cache
+            .get(url)
+            .filter(|(_, at)| *at >= fresh_after)
+            .map(|(preview, _)| preview.clone()))
+    }
+
+    async fn cache_preview(
+        &self,
+        url: &str,
+        preview: Option<LinkPreview>,
+        at: Timestamp,
+    ) -> Result<(), ChatError> {
+        self.lock()
+            .preview_cache
+            .insert(url.to_owned(), (preview, at));
+        Ok(())
+    }
+
+    async fn attach_previews(
+        &self,
+        message: MessageId,
+        previews: Vec<LinkPreview>,
+        events: EventsFor<MessageView>,
+    ) -> Result<Option<MessageView>, ChatError> {
+        let mut state = self.lock();
+        let Some(live) = state
+            .messages
+            .get(&message)
+            .filter(|m| !m.is_deleted())
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        state.link_previews.insert(message, previews);
+        let view = state.message_view(&live, None)?;
+        let written = events(&view);
+        state.write_events(written);
+        Ok(Some(view))
     }
 }
 

@@ -11,6 +11,7 @@ mod membership;
 mod messages;
 mod migrate;
 mod outbox;
+mod previews;
 mod reactions;
 mod relay;
 mod rows;

@@ -17,6 +17,7 @@ use crate::PgStore;
 use crate::conversations::UNREAD_LATERAL;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::write_events;
+use crate::previews::queue_links;
 use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 
@@ -183,6 +184,7 @@ impl PgStore {
                 .execute(conn)
                 .await?;
             }
+            queue_links(conn, id.id, &new.links).await?;
             if let Some(parent) = new.parent_id {
                 diesel::sql_query(
                     "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
@@ -442,6 +444,9 @@ impl PgStore {
                 .execute(&mut *conn)
                 .await?;
             }
+            if let Some(links) = &patch.links {
+                queue_links(conn, id.get(), links).await?;
+            }
             let view = decorated(conn, id, current.sender_id).await?;
             write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
             Ok(view)
@@ -474,6 +479,7 @@ impl PgStore {
             .bind::<Timestamptz, _>(at.datetime())
             .execute(&mut *conn)
             .await?;
+            queue_links(conn, id.get(), &[]).await?;
             for table in ["message_mentions", "pinned_messages"] {
                 diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
                     .bind::<BigInt, _>(id.get())

@@ -18,6 +18,7 @@ use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
 use crate::outbox::write_events;
+use crate::previews::load_previews;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
 
 #[derive(QueryableByName)]
@@ -56,9 +57,10 @@ pub(crate) async fn decorate(
         "SELECT message_id AS id FROM pinned_messages WHERE message_id = ANY($1)",
     )
     .bind::<Array<BigInt>, _>(&ids)
-    .load(conn)
+    .load(&mut *conn)
     .await?;
     let pinned: HashSet<i64> = pinned.into_iter().map(|r| r.id).collect();
+    let mut previews = load_previews(conn, &ids).await?;
     let mut by_message: HashMap<i64, Vec<CountRow>> = HashMap::new();
     for row in counts {
         by_message.entry(row.message_id).or_default().push(row);
@@ -66,6 +68,7 @@ pub(crate) async fn decorate(
     for view in views {
         let id = view.message.id.get();
         view.pinned = pinned.contains(&id);
+        view.link_previews = previews.remove(&id).unwrap_or_default();
         let rows = by_message.remove(&id).unwrap_or_default();
         view.user_reactions = rows
             .iter()

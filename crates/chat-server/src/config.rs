@@ -103,6 +103,28 @@ pub(crate) struct ServeArgs {
     /// Milliseconds a relay worker sleeps without a notification.
     #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = 1000)]
     pub(crate) outbox_poll_ms: u64,
+    /// Unfurl links in messages into previews.
+    #[arg(long, env = "UNFURL_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) unfurl_enabled: bool,
+    /// Concurrent unfurl workers.
+    #[arg(long, env = "UNFURL_WORKERS", default_value_t = 4)]
+    pub(crate) unfurl_workers: usize,
+    /// Milliseconds one unfurl may take, redirects included.
+    #[arg(long, env = "UNFURL_TIMEOUT_MS", default_value_t = 5000)]
+    pub(crate) unfurl_timeout_ms: u64,
+    /// Bytes of a page read, at most.
+    #[arg(long, env = "UNFURL_MAX_BYTES", default_value_t = 512 * 1024)]
+    pub(crate) unfurl_max_bytes: usize,
+    /// Redirects followed, at most.
+    #[arg(long, env = "UNFURL_MAX_REDIRECTS", default_value_t = 3)]
+    pub(crate) unfurl_max_redirects: usize,
+    /// Seconds a fetched preview (or failure) is reused.
+    #[arg(long, env = "UNFURL_CACHE_SECS", default_value_t = 86_400)]
+    pub(crate) unfurl_cache_secs: i64,
+    /// Non-public addresses that may be fetched anyway, comma-separated
+    /// (`10.0.0.5`, `127.0.0.1:8080`). Empty by default.
+    #[arg(long, env = "UNFURL_ALLOW", value_delimiter = ',')]
+    pub(crate) unfurl_allow: Vec<String>,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
     /// Log format.

@@ -15,12 +15,13 @@ use chat_centrifugo::{
     RelayConfig, spawn_relay,
 };
 use chat_domain::limits::Limits;
-use chat_domain::ports::{EphemeralPublisher, HealthCheck, RealtimeTokens};
+use chat_domain::ports::{EphemeralPublisher, HealthCheck, LinkFetcher, RealtimeTokens};
 use chat_domain::service::{ChatService, Ports};
 use chat_http::wire::JsonEventEncoder;
 use chat_http::{AppState, Authenticator, BodyLimit};
 use chat_memory::InMemoryStore;
 use chat_postgres::{PgConfig, PgOutboxRelay, PgStore, listen_for_outbox};
+use chat_unfurl::{AllowRule, HttpLinkFetcher, UnfurlConfig};
 use clap::Parser;
 use jsonwebtoken::{EncodingKey, Header};
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -78,6 +79,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         .install_recorder()
         .context("installing the metrics recorder")?;
     let realtime = realtime(&args)?;
+    let fetcher = link_fetcher(&args)?;
     let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
         None => {
             if realtime.client.is_some() {
@@ -91,7 +93,13 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
             );
             let store = Arc::new(InMemoryStore::new());
             (
-                ports_from(store.clone(), store.clone(), store.clone(), &realtime),
+                ports_from(
+                    store.clone(),
+                    store.clone(),
+                    store.clone(),
+                    &realtime,
+                    fetcher.clone(),
+                ),
                 store,
             )
         }
@@ -123,7 +131,13 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 }
             }
             (
-                ports_from(store.clone(), store.clone(), store.clone(), &realtime),
+                ports_from(
+                    store.clone(),
+                    store.clone(),
+                    store.clone(),
+                    &realtime,
+                    fetcher.clone(),
+                ),
                 store,
             )
         }
@@ -136,12 +150,17 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 send_rate_per_sec: args.send_rate_per_sec,
                 send_burst: args.send_burst,
                 unread_fanout_max: args.unread_fanout_max,
+                unfurl_links: args.unfurl_enabled,
+                preview_cache_ttl_ms: args.unfurl_cache_secs.saturating_mul(1000),
                 ..Limits::default()
             },
         ),
         auth,
         health,
     });
+    if args.unfurl_enabled {
+        start_unfurl_workers(runtime, &state.chat, args.unfurl_workers);
+    }
     let body_limit = BodyLimit(args.max_body_bytes);
     let mut server = HttpServer::new(move || {
         let metrics = metrics.clone();
@@ -227,6 +246,45 @@ fn realtime(args: &ServeArgs) -> anyhow::Result<Realtime> {
     })
 }
 
+/// The link fetcher, with the configured limits.
+fn link_fetcher(args: &ServeArgs) -> anyhow::Result<Arc<dyn LinkFetcher>> {
+    let mut allow = Vec::new();
+    for rule in args.unfurl_allow.iter().filter(|r| !r.trim().is_empty()) {
+        allow.push(
+            AllowRule::parse(rule.trim())
+                .with_context(|| format!("UNFURL_ALLOW: {rule:?} is not an address"))?,
+        );
+    }
+    Ok(Arc::new(HttpLinkFetcher::new(UnfurlConfig {
+        timeout: Duration::from_millis(args.unfurl_timeout_ms.max(100)),
+        max_bytes: args.unfurl_max_bytes.max(1024),
+        max_redirects: args.unfurl_max_redirects,
+        user_agent: format!("chat-server/{} (link preview)", env!("CARGO_PKG_VERSION")),
+        allow,
+    })))
+}
+
+/// Unfurl workers: each takes one queued message at a time, so a slow page
+/// holds up one worker, not the queue.
+fn start_unfurl_workers(runtime: &tokio::runtime::Runtime, chat: &ChatService, workers: usize) {
+    let _inside = runtime.enter();
+    for _ in 0..workers.max(1) {
+        let chat = chat.clone();
+        tokio::spawn(async move {
+            loop {
+                match chat.unfurl_queued(1).await {
+                    Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "unfurl failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
 /// Starts the outbox relay and its LISTEN connection on the runtime.
 fn start_relay(
     runtime: &tokio::runtime::Runtime,
@@ -259,20 +317,23 @@ fn ports_from<U, C, M>(
     conversations: Arc<C>,
     messages: Arc<M>,
     realtime: &Realtime,
+    fetcher: Arc<dyn LinkFetcher>,
 ) -> Ports
 where
     U: chat_domain::ports::UserRepository + 'static,
     C: chat_domain::ports::ConversationRepository + 'static,
-    M: chat_domain::ports::MessageRepository + 'static,
+    M: chat_domain::ports::MessageRepository + chat_domain::ports::LinkPreviewRepository + 'static,
 {
     Ports {
         users,
         conversations,
-        messages,
         clock: Arc::new(SystemClock),
         event_ids: Arc::new(UuidEventIds),
         ephemeral: realtime.ephemeral.clone(),
         tokens: realtime.tokens.clone(),
+        previews: messages.clone(),
+        fetcher,
+        messages,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::conversation::Access;
 use crate::events::{Audience, EventPayload};
+use crate::links::extract_links;
 use crate::message::{Message, MessageContent, MessagePatch, MessageView};
 use crate::user::Caller;
 use crate::{ChatError, MessageId, Timestamp, UserId};
@@ -99,6 +100,11 @@ impl ChatService {
                 "empty content needs a gif or attachments",
             ));
         }
+        // New content replaces the links to unfurl (and the old previews).
+        let links = content
+            .as_ref()
+            .filter(|_| self.limits.unfurl_links)
+            .map(|c| extract_links(c.as_str()));
         let patch = MessagePatch {
             content,
             gif: request.gif,
@@ -106,6 +112,7 @@ impl ChatService {
             mention_everyone: request.mention_everyone,
             metadata: request.metadata,
             edited_at: self.clock.now(),
+            links,
         };
         let events = self.events.clone();
         let at = patch.edited_at;

@@ -2,6 +2,7 @@
 
 use crate::conversation::{Access, PostingPolicy};
 use crate::events::{Audience, EventPayload, UnreadUpdate};
+use crate::links::extract_links;
 use crate::message::{ClientMsgId, MessageContent, MessageRange, MessageView, NewMessage};
 use crate::ports::{Created, SentMessage};
 use crate::user::Caller;
@@ -184,7 +185,6 @@ impl ChatService {
         Ok(NewMessage {
             conversation_id: access.conversation.id,
             sender_id: caller.user_id,
-            content,
             gif: request.gif,
             mentions,
             mention_everyone: request.mention_everyone,
@@ -194,6 +194,12 @@ impl ChatService {
             client_msg_id,
             created_at: self.clock.now(),
             unread_fanout_max: self.limits.unread_fanout_max,
+            links: if limits.unfurl_links {
+                extract_links(content.as_str())
+            } else {
+                Vec::new()
+            },
+            content,
         })
     }
 

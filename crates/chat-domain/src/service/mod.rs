@@ -12,6 +12,7 @@ mod read_state;
 mod realtime;
 mod search;
 mod typing;
+mod unfurl;
 
 use std::sync::Arc;
 
@@ -29,8 +30,8 @@ use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
 use crate::ports::{
-    Clock, ConversationRepository, EphemeralPublisher, EventIds, MessageRepository, RealtimeTokens,
-    UserRepository,
+    Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
+    LinkPreviewRepository, MessageRepository, RealtimeTokens, UserRepository,
 };
 use crate::throttle::{MinInterval, TokenBuckets};
 use crate::user::{Caller, User};
@@ -46,6 +47,8 @@ pub struct Ports {
     pub event_ids: Arc<dyn EventIds>,
     pub ephemeral: Arc<dyn EphemeralPublisher>,
     pub tokens: Arc<dyn RealtimeTokens>,
+    pub previews: Arc<dyn LinkPreviewRepository>,
+    pub fetcher: Arc<dyn LinkFetcher>,
 }
 
 /// Every use case of the chat contract.
@@ -57,6 +60,8 @@ pub struct ChatService {
     clock: Arc<dyn Clock>,
     ephemeral: Arc<dyn EphemeralPublisher>,
     tokens: Arc<dyn RealtimeTokens>,
+    previews: Arc<dyn LinkPreviewRepository>,
+    fetcher: Arc<dyn LinkFetcher>,
     events: EventFactory,
     limits: Limits,
     sends: Arc<TokenBuckets<UserId>>,
@@ -73,6 +78,8 @@ impl ChatService {
             clock: ports.clock,
             ephemeral: ports.ephemeral,
             tokens: ports.tokens,
+            previews: ports.previews,
+            fetcher: ports.fetcher,
             events: EventFactory {
                 ids: ports.event_ids,
             },

@@ -11,8 +11,8 @@ use crate::conversation::{
     Visibility,
 };
 use crate::ports::{
-    MockClock, MockConversationRepository, MockEphemeralPublisher, MockEventIds,
-    MockMessageRepository, MockRealtimeTokens, MockUserRepository,
+    MockClock, MockConversationRepository, MockEphemeralPublisher, MockEventIds, MockLinkFetcher,
+    MockLinkPreviewRepository, MockMessageRepository, MockRealtimeTokens, MockUserRepository,
 };
 use crate::{OrgId, UserId};
 
@@ -85,6 +85,8 @@ fn service_with(found: Option<Access>) -> ChatService {
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
             tokens: Arc::new(MockRealtimeTokens::new()),
+            previews: Arc::new(MockLinkPreviewRepository::new()),
+            fetcher: Arc::new(MockLinkFetcher::new()),
         },
         Limits::default(),
     )
@@ -217,6 +219,8 @@ fn a_gif_alone_is_a_message() {
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
             tokens: Arc::new(MockRealtimeTokens::new()),
+            previews: Arc::new(MockLinkPreviewRepository::new()),
+            fetcher: Arc::new(MockLinkFetcher::new()),
         },
         Limits::default(),
     );
@@ -314,6 +318,8 @@ fn sends_past_the_burst_are_rate_limited_before_any_store_work() {
             event_ids: Arc::new(MockEventIds::new()),
             ephemeral: Arc::new(MockEphemeralPublisher::new()),
             tokens: Arc::new(MockRealtimeTokens::new()),
+            previews: Arc::new(MockLinkPreviewRepository::new()),
+            fetcher: Arc::new(MockLinkFetcher::new()),
         },
         limits,
     );
@@ -365,6 +371,8 @@ fn typing_publishes_at_most_once_per_interval() {
             event_ids: Arc::new(ids),
             ephemeral: Arc::new(ephemeral),
             tokens: Arc::new(MockRealtimeTokens::new()),
+            previews: Arc::new(MockLinkPreviewRepository::new()),
+            fetcher: Arc::new(MockLinkFetcher::new()),
         },
         Limits::default(),
     );
