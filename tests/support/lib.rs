@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub mod centrifugo;
+pub mod pages;
 
 use chat_postgres::testing::TestDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

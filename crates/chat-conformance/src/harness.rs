@@ -66,12 +66,17 @@ impl EphemeralPublisher for DiscardEphemeral {
     }
 }
 
-/// Serves previews for `https://preview.test/<name>` links, nothing else.
-pub struct CannedFetcher;
+/// Serves previews for `https://preview.test/<name>` links, nothing else,
+/// and counts every fetch.
+#[derive(Default)]
+pub struct CannedFetcher {
+    fetches: AtomicU64,
+}
 
 #[async_trait::async_trait]
 impl chat_domain::ports::LinkFetcher for CannedFetcher {
     async fn fetch(&self, url: &str) -> Option<chat_domain::message::LinkPreview> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
         let name = url.strip_prefix("https://preview.test/")?;
         Some(chat_domain::message::LinkPreview {
             url: url.to_owned(),
@@ -115,6 +120,8 @@ pub struct Harness {
     pub service: ChatService,
     /// The store's user directory, for cases about provisioning.
     pub users: Arc<dyn UserRepository>,
+    /// The fake link fetcher, to count fetches.
+    pub fetcher: Arc<CannedFetcher>,
     outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
     _guard: Box<dyn Any + Send>,
 }
@@ -140,6 +147,7 @@ impl Harness {
             + 'static,
     {
         let users: Arc<dyn UserRepository> = store.clone();
+        let fetcher = Arc::new(CannedFetcher::default());
         let ports = Ports {
             users: users.clone(),
             conversations: store.clone(),
@@ -149,7 +157,7 @@ impl Harness {
             ephemeral: Arc::new(DiscardEphemeral),
             tokens: Arc::new(NoTokens),
             previews: store.clone(),
-            fetcher: Arc::new(CannedFetcher),
+            fetcher: fetcher.clone(),
         };
         Self {
             // Cases send in bursts; the rate limit has its own tests.
@@ -161,6 +169,7 @@ impl Harness {
                 },
             ),
             users,
+            fetcher,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),
         }
@@ -180,6 +189,11 @@ impl Harness {
             user_id: UserId::new(id),
             org_id: OrgId::new(org),
         }
+    }
+
+    /// How many links were fetched so far.
+    pub fn fetches(&self) -> u64 {
+        self.fetcher.fetches.load(Ordering::SeqCst)
     }
 
     /// What the store wrote to its outbox so far.

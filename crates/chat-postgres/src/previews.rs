@@ -146,7 +146,7 @@ impl LinkPreviewRepository for PgStore {
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
         Ok(rows.into_iter().next().map(|row| {
-            row.ok.then(|| LinkPreview {
+            row.ok.then_some(LinkPreview {
                 url: row.url,
                 title: row.title,
                 description: row.description,

@@ -798,3 +798,5 @@ mod message_changes;
 pub use message_changes::*;
 mod search;
 pub use search::*;
+mod previews;
+pub use previews::*;
