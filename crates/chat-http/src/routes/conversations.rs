@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::wire::{ConversationDto, WireId, decode_cursor, encode_cursor};
+use crate::wire::{ConversationDto, CursorPage, WireId, decode_cursor, encode_cursor};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/chat/conversations/create", web::post().to(create))
@@ -101,13 +101,6 @@ struct ListRequest {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CursorPage {
-    next_cursor: Option<String>,
-    has_more: bool,
-}
-
-#[derive(Serialize)]
 struct ListResponse {
     data: Vec<ConversationDto>,
     page: CursorPage,
@@ -137,10 +130,7 @@ async fn list(
     let (page, next) = state.chat.list_conversations(query, body.limit).await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         data: page.iter().map(ConversationDto::from).collect(),
-        page: CursorPage {
-            has_more: next.is_some(),
-            next_cursor: next.map(encode_cursor),
-        },
+        page: CursorPage::new(next.map(encode_cursor)),
     }))
 }
 

@@ -13,8 +13,8 @@ use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::wire::{
-    ConversationDto, MemberDto, MembershipDto, MessageResponse, WireId, WireTime, clearable,
-    decode_member_cursor, encode_member_cursor,
+    ConversationDto, MemberDto, MembershipDto, MessageResponse, TotalPage, WireId, WireTime,
+    clearable, decode_member_cursor, encode_member_cursor,
 };
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -155,17 +155,9 @@ struct ListMembersRequest {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MemberPageDto {
-    next_cursor: Option<String>,
-    has_more: bool,
-    total: i64,
-}
-
-#[derive(Serialize)]
 struct MemberList {
     data: Vec<MemberDto>,
-    page: MemberPageDto,
+    page: TotalPage,
 }
 
 async fn list_members(
@@ -187,11 +179,7 @@ async fn list_members(
         .await?;
     Ok(HttpResponse::Ok().json(MemberList {
         data: page.members.iter().map(MemberDto::from).collect(),
-        page: MemberPageDto {
-            has_more: page.next.is_some(),
-            next_cursor: page.next.map(encode_member_cursor),
-            total: page.total,
-        },
+        page: TotalPage::new(page.next.map(encode_member_cursor), page.total),
     }))
 }
 

@@ -12,7 +12,8 @@ use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::wire::{
-    MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor, snippet_html,
+    CursorPage, MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor,
+    snippet_html,
 };
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -184,13 +185,6 @@ struct HitDto {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CursorPage {
-    next_cursor: Option<String>,
-    has_more: bool,
-}
-
-#[derive(Serialize)]
 struct SearchResponse {
     data: Vec<HitDto>,
     page: CursorPage,
@@ -224,10 +218,7 @@ async fn search(
                 snippet: snippet_html(&hit.snippet),
             })
             .collect(),
-        page: CursorPage {
-            has_more: page.next.is_some(),
-            next_cursor: page.next.map(encode_search_cursor),
-        },
+        page: CursorPage::new(page.next.map(encode_search_cursor)),
     }))
 }
 

@@ -13,8 +13,8 @@ use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::wire::{
-    MessageDto, UserSummaryDto, WireId, WireTime, clearable, decode_pin_cursor,
-    decode_reaction_cursor, encode_pin_cursor, encode_reaction_cursor,
+    CursorPage, MessageDto, TotalPage, UserSummaryDto, WireId, WireTime, clearable,
+    decode_pin_cursor, decode_reaction_cursor, encode_pin_cursor, encode_reaction_cursor,
 };
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -188,14 +188,6 @@ struct ReactionDto {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TotalPage {
-    next_cursor: Option<String>,
-    has_more: bool,
-    total: i64,
-}
-
-#[derive(Serialize)]
 struct ReactionList {
     data: Vec<ReactionDto>,
     page: TotalPage,
@@ -226,11 +218,7 @@ async fn list_reactions(
                 created_at: WireTime(r.created_at),
             })
             .collect(),
-        page: TotalPage {
-            has_more: page.next.is_some(),
-            next_cursor: page.next.map(encode_reaction_cursor),
-            total: page.total,
-        },
+        page: TotalPage::new(page.next.map(encode_reaction_cursor), page.total),
     }))
 }
 
@@ -314,13 +302,6 @@ struct PinDto {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CursorPage {
-    next_cursor: Option<String>,
-    has_more: bool,
-}
-
-#[derive(Serialize)]
 struct PinList {
     data: Vec<PinDto>,
     page: CursorPage,
@@ -347,9 +328,6 @@ async fn list_pins(
                 pinned_at: WireTime(p.pinned_at),
             })
             .collect(),
-        page: CursorPage {
-            has_more: page.next.is_some(),
-            next_cursor: page.next.map(encode_pin_cursor),
-        },
+        page: CursorPage::new(page.next.map(encode_pin_cursor)),
     }))
 }

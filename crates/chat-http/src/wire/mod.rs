@@ -7,6 +7,7 @@ mod cursor;
 mod events;
 mod member;
 mod message;
+mod page;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
 pub use cursor::{
@@ -17,6 +18,7 @@ pub use cursor::{
 pub use events::JsonEventEncoder;
 pub use member::MemberDto;
 pub use message::MessageDto;
+pub use page::{CursorPage, TotalPage};
 
 use std::fmt;
 
