@@ -93,6 +93,41 @@ impl<K: Eq + Hash + Copy> MinInterval<K> {
     }
 }
 
+/// Remembers values for `ttl_ms`, to skip repeating work whose result is
+/// still known (a user's unchanged claims, say).
+pub struct RecentlySeen<K, V> {
+    ttl_ms: i64,
+    seen: Mutex<HashMap<K, (V, Timestamp)>>,
+}
+
+impl<K: Eq + Hash + Copy, V: PartialEq + Clone> RecentlySeen<K, V> {
+    /// Remembers each value for `ttl_ms` milliseconds.
+    pub fn new(ttl_ms: i64) -> Self {
+        Self {
+            ttl_ms,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `key` was recorded with this same `value` less than the TTL
+    /// before `now`.
+    pub fn contains(&self, key: K, value: &V, now: Timestamp) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(&key)
+            .is_some_and(|(v, at)| v == value && now.unix_millis() - at.unix_millis() < self.ttl_ms)
+    }
+
+    /// Records `value` for `key` at `now`.
+    pub fn record(&self, key: K, value: V, now: Timestamp) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= SWEEP_AT {
+            let ttl = self.ttl_ms;
+            seen.retain(|_, (_, at)| now.unix_millis() - at.unix_millis() < ttl);
+        }
+        seen.insert(key, (value, now));
+    }
+}
+
 fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
     let millis = (later.unix_millis() - earlier.unix_millis()).max(0);
     // Millisecond differences fit an f64 exactly for any realistic span.
@@ -135,6 +170,16 @@ mod tests {
         let buckets = TokenBuckets::new(0.01, 1);
         assert_eq!(buckets.take(1, at(0)), Ok(()));
         assert_eq!(buckets.take(1, at(0)), Err(100));
+    }
+
+    #[test]
+    fn remembers_values_for_a_while() {
+        let seen = RecentlySeen::new(1_000);
+        assert!(!seen.contains(1, &"a", at(0)));
+        seen.record(1, "a", at(0));
+        assert!(seen.contains(1, &"a", at(999)));
+        assert!(!seen.contains(1, &"b", at(10)), "another value is news");
+        assert!(!seen.contains(1, &"a", at(1_000)), "expired");
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::ports::{
     Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
     LinkPreviewRepository, MessageRepository, RealtimeTokens, UserRepository,
 };
-use crate::throttle::{MinInterval, TokenBuckets};
+use crate::throttle::{MinInterval, RecentlySeen, TokenBuckets};
 use crate::user::{Caller, User};
 use crate::{ChatError, ConversationId, Timestamp};
 
@@ -66,7 +66,12 @@ pub struct ChatService {
     limits: Limits,
     sends: Arc<TokenBuckets<UserId>>,
     typing: Arc<MinInterval<(UserId, ConversationId)>>,
+    provisioned: Arc<RecentlySeen<UserId, User>>,
 }
+
+/// How long a provisioned user's claims are trusted to be in the directory
+/// before the next call writes them again.
+const PROVISION_TTL_MS: i64 = 60_000;
 
 impl ChatService {
     /// A service over these ports and limits.
@@ -88,6 +93,7 @@ impl ChatService {
                 limits.send_burst,
             )),
             typing: Arc::new(MinInterval::new(limits.typing_interval_ms)),
+            provisioned: Arc::new(RecentlySeen::new(PROVISION_TTL_MS)),
             limits,
         }
     }
@@ -101,8 +107,16 @@ impl ChatService {
     ///
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
+    /// Skipped when the same claims were provisioned less than a minute ago:
+    /// most calls would otherwise cost a round trip for nothing.
     pub async fn provision_user(&self, user: User) -> Result<(), ChatError> {
-        self.users.provision(user, self.clock.now()).await
+        let now = self.clock.now();
+        if self.provisioned.contains(user.id, &user, now) {
+            return Ok(());
+        }
+        self.users.provision(user.clone(), now).await?;
+        self.provisioned.record(user.id, user, now);
+        Ok(())
     }
 
     /// The caller's access to a conversation, or `not_found` when they cannot
