@@ -8,6 +8,7 @@
 pub mod auth;
 mod body;
 pub mod error;
+mod observe;
 mod routes;
 pub mod wire;
 
@@ -20,6 +21,7 @@ use chat_domain::service::ChatService;
 pub use auth::{Authenticator, TokenKey, TokenRules};
 pub use body::BodyLimit;
 pub use error::ApiError;
+pub use observe::observe;
 
 /// What every handler can reach.
 pub struct AppState {

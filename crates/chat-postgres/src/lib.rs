@@ -78,6 +78,13 @@ impl PgStore {
         })
     }
 
+    /// Connections the pool holds, how many of those are idle, and its
+    /// maximum: for the pool gauges.
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let status = self.pool.status();
+        (status.size, status.available, status.max_size)
+    }
+
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, ChatError> {
         self.pool
             .get()

@@ -65,7 +65,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CHAT_UNREAD_FANOUT_MAX", default_value_t = 25)]
     pub(crate) unread_fanout_max: i64,
     /// Centrifugo's server API base URL (e.g. http://127.0.0.1:8000). Without
-    /// it, ephemeral events (typing) are dropped.
+    /// it nothing is published to clients (outbox rows wait for a consumer).
     #[arg(long, env = "CENTRIFUGO_API_URL")]
     pub(crate) centrifugo_api_url: Option<String>,
     /// Centrifugo's server API key.

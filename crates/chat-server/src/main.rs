@@ -119,6 +119,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 max_connections = config.max_connections,
                 "running on PostgreSQL"
             );
+            spawn_pool_gauges(runtime, &store);
             match (&realtime.client, args.outbox_relay) {
                 (Some(client), true) => start_relay(runtime, &args, &store, client.clone(), url),
                 (Some(_), false) => {
@@ -165,6 +166,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
     let mut server = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
+            .wrap(actix_web::middleware::from_fn(chat_http::observe))
             .route(
                 "/metrics",
                 web::get().to(move || {
@@ -283,6 +285,23 @@ fn start_unfurl_workers(runtime: &tokio::runtime::Runtime, chat: &ChatService, w
             }
         });
     }
+}
+
+/// Keeps the connection-pool gauges current.
+fn spawn_pool_gauges(runtime: &tokio::runtime::Runtime, store: &PgStore) {
+    let _inside = runtime.enter();
+    let store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            let (size, idle, max) = store.pool_status();
+            // Pool sizes are small integers: exact as f64.
+            metrics::gauge!("db_pool_connections", "state" => "in_use")
+                .set(size.saturating_sub(idle) as f64);
+            metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+            metrics::gauge!("db_pool_max_connections").set(max as f64);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
 }
 
 /// Starts the outbox relay and its LISTEN connection on the runtime.

@@ -1,0 +1,92 @@
+//! What operators see: request ids in responses and logs, and metrics.
+
+use std::time::Duration;
+
+use chat_e2e::{TestServer, eventually};
+use serde_json::json;
+
+#[tokio::test]
+async fn requests_carry_ids_into_responses_and_logs() {
+    let server = TestServer::postgres().await;
+    let http = reqwest::Client::new();
+    let token = server.token(1, 1);
+    let given = http
+        .post(format!("{}/chat/conversations/list", server.base()))
+        .bearer_auth(&token)
+        .header("X-Request-Id", "trace-me-123")
+        .json(&json!({}))
+        .send()
+        .await;
+    let given = given.ok().and_then(|r| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+    });
+    assert_eq!(
+        given.as_deref(),
+        Some("trace-me-123"),
+        "a sane client id is kept"
+    );
+
+    let forged = http
+        .post(format!("{}/chat/conversations/list", server.base()))
+        .bearer_auth(&token)
+        .header("X-Request-Id", "evil\tid with spaces")
+        .json(&json!({}))
+        .send()
+        .await;
+    let forged = forged.ok().and_then(|r| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+    });
+    assert!(
+        forged.is_some_and(|id| id.len() == 36 && id != "evil\tid with spaces"),
+        "an insane one is replaced"
+    );
+
+    // A failing request's log lines carry its id.
+    let failed = http
+        .post(format!("{}/chat/conversations/999/get", server.base()))
+        .bearer_auth(&token)
+        .header("X-Request-Id", "the-404")
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(failed.map(|r| r.status().as_u16()).ok(), Some(404));
+    eventually(Duration::from_secs(10), || async {
+        server
+            .logs()
+            .iter()
+            .any(|line| line.contains("the-404") && line.contains("404"))
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_show_routes_pool_and_outbox() {
+    let server = TestServer::postgres().await;
+    let token = server.token(1, 1);
+    for _ in 0..3 {
+        server
+            .post(&token, "/chat/conversations/list", json!({}))
+            .await;
+    }
+    let series = [
+        "http_requests_total{route=\"/chat/conversations/list\",method=\"POST\",status=\"200\"} 3",
+        "http_request_duration_seconds",
+        "db_pool_connections",
+        "db_pool_max_connections",
+    ];
+    eventually(Duration::from_secs(10), || async {
+        let body = reqwest::get(format!("{}/metrics", server.base()))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        series.iter().all(|s| body.contains(s)).then_some(())
+    })
+    .await;
+}
