@@ -88,6 +88,83 @@ impl chat_domain::ports::LinkFetcher for CannedFetcher {
     }
 }
 
+/// An object store in memory, with URLs that name the key: stores have no
+/// part in the bytes, but the cases upload and check sizes through it.
+#[derive(Default)]
+pub struct MemoryObjects {
+    objects: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+}
+
+impl MemoryObjects {
+    /// Stores bytes at `key`, as an upload through a presigned URL would.
+    pub fn upload(&self, key: &str, bytes: &[u8]) {
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), bytes.to_vec());
+    }
+
+    /// Whether `key` holds an object.
+    pub fn has(&self, key: &str) -> bool {
+        self.objects.lock().unwrap().contains_key(key)
+    }
+}
+
+#[async_trait::async_trait]
+impl chat_domain::ports::ObjectStore for MemoryObjects {
+    fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        _size: i64,
+        _expires_in_secs: u64,
+    ) -> Result<(String, Vec<(String, String)>), chat_domain::ChatError> {
+        Ok((
+            format!("memory://put/{key}"),
+            vec![("Content-Type".to_owned(), content_type.to_owned())],
+        ))
+    }
+
+    fn download_url(&self, key: &str, _expires_in_secs: u64) -> String {
+        format!("memory://get/{key}")
+    }
+
+    async fn object_size(&self, key: &str) -> Result<Option<i64>, chat_domain::ChatError> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|b| i64::try_from(b.len()).unwrap()))
+    }
+
+    async fn put_object(
+        &self,
+        key: &str,
+        _content_type: &str,
+        mut body: Box<dyn chat_domain::ports::ByteSource>,
+        max_size: i64,
+    ) -> Result<i64, chat_domain::ChatError> {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next_chunk().await? {
+            bytes.extend_from_slice(&chunk);
+            if i64::try_from(bytes.len()).unwrap() > max_size {
+                return Err(chat_domain::ChatError::PayloadTooLarge(
+                    "too large".to_owned(),
+                ));
+            }
+        }
+        let size = i64::try_from(bytes.len()).unwrap();
+        self.objects.lock().unwrap().insert(key.to_owned(), bytes);
+        Ok(size)
+    }
+
+    async fn delete_object(&self, key: &str) -> Result<(), chat_domain::ChatError> {
+        self.objects.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
 /// Tokens are the realtime adapter's business, not the stores'.
 struct NoTokens;
 
@@ -122,6 +199,8 @@ pub struct Harness {
     pub users: Arc<dyn UserRepository>,
     /// The fake link fetcher, to count fetches.
     pub fetcher: Arc<CannedFetcher>,
+    /// The object store: bytes by key.
+    pub objects: Arc<MemoryObjects>,
     outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
     _guard: Box<dyn Any + Send>,
 }
@@ -144,10 +223,12 @@ impl Harness {
             + ConversationRepository
             + MessageRepository
             + chat_domain::ports::LinkPreviewRepository
+            + chat_domain::ports::AttachmentRepository
             + 'static,
     {
         let users: Arc<dyn UserRepository> = store.clone();
         let fetcher = Arc::new(CannedFetcher::default());
+        let objects = Arc::new(MemoryObjects::default());
         let ports = Ports {
             users: users.clone(),
             conversations: store.clone(),
@@ -158,6 +239,8 @@ impl Harness {
             tokens: Arc::new(NoTokens),
             previews: store.clone(),
             fetcher: fetcher.clone(),
+            attachments: store.clone(),
+            objects: objects.clone(),
         };
         Self {
             // Cases send in bursts; the rate limit has its own tests.
@@ -170,6 +253,7 @@ impl Harness {
             ),
             users,
             fetcher,
+            objects,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),
         }

@@ -10,7 +10,10 @@
 pub mod cases;
 mod harness;
 
-pub use harness::{Harness, ManualClock, OutboxRead, SequentialEventIds, event_channels};
+pub use harness::{
+    CannedFetcher, Harness, ManualClock, MemoryObjects, OutboxRead, SequentialEventIds,
+    event_channels,
+};
 
 /// Expands to one `#[tokio::test]` per case, each on a fresh store made by
 /// `$make` (an `async fn() -> Harness`).
@@ -74,6 +77,13 @@ macro_rules! conformance_suite {
             links_are_unfurled_onto_their_message,
             the_same_link_is_fetched_once,
             edits_replace_previews_and_deletes_drop_them,
+            uploads_are_checked_then_sent,
+            only_own_ready_attachments_of_the_conversation_can_be_sent,
+            finalize_can_attach_to_the_callers_message,
+            attachment_lists_are_newest_first_within_history,
+            upload_rules_hold,
+            avatars_are_ready_attachments_of_the_conversation,
+            the_janitor_removes_uploads_never_finalized,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -5,6 +5,7 @@
 //! `chat-memory`, `chat-http`, `chat-centrifugo`, `chat-r2`) implement or call
 //! the ports in [`ports`]; [`service::ChatService`] holds the use cases.
 
+pub mod attachment;
 pub mod conversation;
 pub mod error;
 pub mod events;

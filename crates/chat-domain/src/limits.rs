@@ -13,6 +13,12 @@ pub struct Limits {
     /// Conversations up to this size get exact per-member `unread.updated`
     /// on every message; larger ones get one batched "changed" broadcast.
     pub unread_fanout_max: i64,
+    /// Bytes of one file, at most.
+    pub file_bytes: i64,
+    /// Seconds an upload ticket's URL stays valid.
+    pub upload_ttl_secs: u64,
+    /// Seconds a download URL stays valid.
+    pub download_ttl_secs: u64,
     /// Unfurl links in messages (queue jobs on send and edit).
     pub unfurl_links: bool,
     /// How long a fetched preview (or a failure) is reused, in milliseconds.
@@ -79,6 +85,9 @@ impl Default for Limits {
             send_burst: 20,
             typing_interval_ms: 2_000,
             unread_fanout_max: 25,
+            file_bytes: 100 * 1024 * 1024,
+            upload_ttl_secs: 15 * 60,
+            download_ttl_secs: 60 * 60,
             unfurl_links: true,
             preview_cache_ttl_ms: 24 * 60 * 60 * 1000,
             content_chars: 10_000,

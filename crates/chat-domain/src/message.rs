@@ -50,18 +50,24 @@ pub struct QuotedMessage {
     pub deleted: bool,
 }
 
-/// A file attached to a message (uploads arrive with the attachments issue).
+/// An uploaded file, pending until its upload is checked, then ready and
+/// (once sent) linked to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub id: AttachmentId,
     pub conversation_id: ConversationId,
     pub message_id: Option<MessageId>,
     pub uploader_id: UserId,
+    /// Sanitized, kept for display.
     pub filename: String,
     pub content_type: String,
     pub size: i64,
     pub ready: bool,
     pub created_at: Timestamp,
+    /// Where the object lives in the object store.
+    pub object_key: String,
+    /// A URL to download it, filled in by the service for responses.
+    pub url: Option<String>,
 }
 
 /// An unfurled link.
@@ -144,6 +150,8 @@ pub struct NewMessage {
     pub unread_fanout_max: i64,
     /// Links to unfurl; the store queues one job for them with the message.
     pub links: Vec<String>,
+    /// The sender's ready, unsent attachments of this conversation to link.
+    pub attachment_ids: Vec<AttachmentId>,
 }
 
 /// Message text within the length limit.

@@ -8,6 +8,7 @@
 pub mod auth;
 mod body;
 pub mod error;
+pub mod local_files;
 mod observe;
 mod routes;
 pub mod wire;
@@ -35,8 +36,12 @@ pub struct AppState {
 pub fn configure(
     state: web::Data<AppState>,
     body_limit: BodyLimit,
+    local_files: Option<web::Data<local_files::LocalObjectStore>>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        if let Some(store) = local_files {
+            routes::configure_local_files(cfg, store);
+        }
         cfg.app_data(state)
             .app_data(web::Data::new(body_limit))
             .configure(routes::configure)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use chat_domain::attachment::{AttachmentQuery, NewAttachment};
 use chat_domain::conversation::{
     Access, Conversation, ConversationListQuery, ConversationPatch, ConversationView, HistoryMode,
     LeaveMode, LeaveOutcome, Member, MemberListQuery, MembersChanged, Membership, MembershipView,
@@ -13,17 +14,17 @@ use chat_domain::conversation::{
 };
 use chat_domain::events::{Audience, EventsFor, OutboxEvent};
 use chat_domain::message::{
-    LinkPreview, Message, MessagePatch, MessagePreview, MessageRange, MessageView, NewReport, Pin,
-    PinChange, PinListQuery, QuotedMessage, Reaction, ReactionAction, ReactionChange,
-    ReactionListQuery, ReactionRequest, UnfurlJob,
+    Attachment, LinkPreview, Message, MessagePatch, MessagePreview, MessageRange, MessageView,
+    NewReport, Pin, PinChange, PinListQuery, QuotedMessage, Reaction, ReactionAction,
+    ReactionChange, ReactionListQuery, ReactionRequest, UnfurlJob,
 };
 use chat_domain::ports::{
-    ConversationRepository, Created, HealthCheck, LinkPreviewRepository, MemberUnread,
-    MessageRepository, SentMessage, UserRepository,
+    AttachmentRepository, ConversationRepository, Created, HealthCheck, LinkPreviewRepository,
+    MemberUnread, MessageRepository, SentMessage, UserRepository,
 };
 use chat_domain::search::{MessageSearch, SearchHit, words};
 use chat_domain::user::User;
-use chat_domain::{ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
+use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
 
 /// Every repository port, in memory.
 #[derive(Default)]
@@ -47,6 +48,8 @@ struct State {
     /// Pinned messages: conversation, who pinned, when.
     pins: HashMap<MessageId, (ConversationId, UserId, Timestamp)>,
     reports: HashMap<(MessageId, UserId), NewReport>,
+    attachments: BTreeMap<AttachmentId, Attachment>,
+    last_attachment_id: i64,
     /// Queued unfurls, oldest first.
     unfurl_jobs: std::collections::VecDeque<UnfurlJob>,
     link_previews: HashMap<MessageId, Vec<LinkPreview>>,
@@ -389,6 +392,12 @@ impl State {
             .get(&message.id)
             .cloned()
             .unwrap_or_default();
+        view.attachments = self
+            .attachments
+            .values()
+            .filter(|a| a.message_id == Some(message.id))
+            .cloned()
+            .collect();
         Ok(view)
     }
 }
@@ -918,6 +927,19 @@ impl MessageRepository for InMemoryStore {
                 });
             }
         }
+        // Every attachment must be the sender's ready, unsent upload to this
+        // conversation; checked before anything is written.
+        let usable = new.attachment_ids.iter().all(|id| {
+            state.attachments.get(id).is_some_and(|a| {
+                a.uploader_id == new.sender_id
+                    && a.conversation_id == new.conversation_id
+                    && a.ready
+                    && a.message_id.is_none()
+            })
+        });
+        if !usable {
+            return Err(ChatError::validation("attachmentIds", "unknown attachment"));
+        }
         let conversation = state
             .conversations
             .get_mut(&new.conversation_id)
@@ -983,6 +1005,11 @@ impl MessageRepository for InMemoryStore {
             .insert(message.seq, message.id);
         state.messages.insert(message.id, message.clone());
         state.queue_links(message.id, &new.links);
+        for id in &new.attachment_ids {
+            if let Some(a) = state.attachments.get_mut(id) {
+                a.message_id = Some(message.id);
+            }
+        }
 
         let parent = match message.parent_id.and_then(|id| state.messages.get(&id)) {
             Some(p) => Some(state.message_view(p, None)?),
@@ -1409,6 +1436,118 @@ impl LinkPreviewRepository for InMemoryStore {
         let written = events(&view);
         state.write_events(written);
         Ok(Some(view))
+    }
+}
+
+#[async_trait]
+impl AttachmentRepository for InMemoryStore {
+    async fn create_attachment(&self, new: NewAttachment) -> Result<Attachment, ChatError> {
+        let mut state = self.lock();
+        state.last_attachment_id += 1;
+        let attachment = Attachment {
+            id: AttachmentId::new(state.last_attachment_id),
+            conversation_id: new.conversation_id,
+            message_id: None,
+            uploader_id: new.uploader_id,
+            filename: new.filename,
+            content_type: new.content_type,
+            size: new.size,
+            ready: new.ready,
+            created_at: new.created_at,
+            object_key: new.object_key,
+            url: None,
+        };
+        state.attachments.insert(attachment.id, attachment.clone());
+        Ok(attachment)
+    }
+
+    async fn find_attachment(&self, id: AttachmentId) -> Result<Option<Attachment>, ChatError> {
+        Ok(self.lock().attachments.get(&id).cloned())
+    }
+
+    async fn mark_ready(&self, id: AttachmentId) -> Result<Attachment, ChatError> {
+        let mut state = self.lock();
+        let attachment = state
+            .attachments
+            .get_mut(&id)
+            .ok_or(ChatError::NotFound("attachment"))?;
+        attachment.ready = true;
+        Ok(attachment.clone())
+    }
+
+    async fn link_attachment(
+        &self,
+        id: AttachmentId,
+        message: MessageId,
+        events: EventsFor<MessageView>,
+    ) -> Result<MessageView, ChatError> {
+        let mut state = self.lock();
+        let target = state
+            .messages
+            .get(&message)
+            .filter(|m| !m.is_deleted())
+            .cloned();
+        let linkable = state
+            .attachments
+            .get(&id)
+            .zip(target.as_ref())
+            .is_some_and(|(a, m)| {
+                a.ready && a.message_id.is_none() && a.conversation_id == m.conversation_id
+            });
+        let Some(target) = target.filter(|_| linkable) else {
+            return Err(ChatError::conflict(
+                "the attachment is sent already, or the message is deleted",
+            ));
+        };
+        if let Some(a) = state.attachments.get_mut(&id) {
+            a.message_id = Some(message);
+        }
+        let view = state.message_view(&target, Some(target.sender_id))?;
+        let written = events(&view);
+        state.write_events(written);
+        Ok(view)
+    }
+
+    async fn list_attachments(&self, query: AttachmentQuery) -> Result<Vec<Attachment>, ChatError> {
+        let state = self.lock();
+        let mut found: Vec<&Attachment> = state
+            .attachments
+            .values()
+            .filter(|a| a.conversation_id == query.conversation_id)
+            .filter(|a| {
+                a.message_id
+                    .and_then(|m| state.messages.get(&m))
+                    .is_some_and(|m| !m.is_deleted() && m.seq > query.visible_after_seq)
+            })
+            .filter(|a| query.after.is_none_or(|after| (a.created_at, a.id) < after))
+            .collect();
+        found.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
+        Ok(found.into_iter().take(query.limit).cloned().collect())
+    }
+
+    async fn stale_attachments(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Attachment>, ChatError> {
+        let state = self.lock();
+        let mut stale: Vec<Attachment> = state
+            .attachments
+            .values()
+            .filter(|a| !a.ready && a.created_at < before)
+            .cloned()
+            .collect();
+        stale.sort_by_key(|a| a.created_at);
+        stale.truncate(limit);
+        Ok(stale)
+    }
+
+    async fn delete_attachment(&self, id: AttachmentId) -> Result<(), ChatError> {
+        let mut state = self.lock();
+        if state.attachments.get(&id).is_some_and(|a| !a.ready) {
+            state.attachments.remove(&id);
+        }
+        Ok(())
     }
 }
 

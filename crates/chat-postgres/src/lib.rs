@@ -5,6 +5,7 @@
 //! transaction; the realtime events a change causes are written to
 //! `chat_outbox` inside it (see `outbox.rs`).
 
+mod attachments;
 mod conversations;
 mod error;
 mod membership;

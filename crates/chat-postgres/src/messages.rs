@@ -14,6 +14,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
+use crate::attachments::link_to_new_message;
 use crate::conversations::UNREAD_LATERAL;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::write_events;
@@ -185,6 +186,8 @@ impl PgStore {
                 .await?;
             }
             queue_links(conn, id.id, &new.links).await?;
+            let attachments: Vec<i64> = new.attachment_ids.iter().map(|a| a.get()).collect();
+            link_to_new_message(conn, id.id, new.conversation_id.get(), new.sender_id.get(), &attachments).await?;
             if let Some(parent) = new.parent_id {
                 diesel::sql_query(
                     "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
@@ -206,10 +209,13 @@ impl PgStore {
             .execute(conn)
             .await?;
 
-            let message = load_message(conn, id.id)
+            let mut message = load_message(conn, id.id)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
                 .into_view();
+            if !new.attachment_ids.is_empty() {
+                decorate(conn, Some(new.sender_id), std::slice::from_mut(&mut message)).await?;
+            }
             let parent = match new.parent_id {
                 Some(parent) => load_message(conn, parent.get()).await?.map(MessageRow::into_view),
                 None => None,

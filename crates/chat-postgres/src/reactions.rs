@@ -15,6 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::PgStore;
+use crate::attachments::load_attachments;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
 use crate::outbox::write_events;
@@ -60,7 +61,8 @@ pub(crate) async fn decorate(
     .load(&mut *conn)
     .await?;
     let pinned: HashSet<i64> = pinned.into_iter().map(|r| r.id).collect();
-    let mut previews = load_previews(conn, &ids).await?;
+    let mut previews = load_previews(&mut *conn, &ids).await?;
+    let mut attachments = load_attachments(conn, &ids).await?;
     let mut by_message: HashMap<i64, Vec<CountRow>> = HashMap::new();
     for row in counts {
         by_message.entry(row.message_id).or_default().push(row);
@@ -69,6 +71,7 @@ pub(crate) async fn decorate(
         let id = view.message.id.get();
         view.pinned = pinned.contains(&id);
         view.link_previews = previews.remove(&id).unwrap_or_default();
+        view.attachments = attachments.remove(&id).unwrap_or_default();
         let rows = by_message.remove(&id).unwrap_or_default();
         view.user_reactions = rows
             .iter()

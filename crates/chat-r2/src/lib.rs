@@ -1,8 +1,11 @@
-//! Cloudflare R2 (S3 API) adapter.
+//! Cloudflare R2 (S3 API) adapter for the domain's `ObjectStore` port, on
+//! `rusoto_s3`: presigned `PUT` tickets, `HEAD` checks at finalize, uploads
+//! streamed in parts (never a whole file in memory), presigned `GET` URLs or
+//! a public base URL, deletes for the janitor.
 //!
-//! This crate will hold the attachment store port's implementation on
-//! `rusoto_s3`: presigned PUT upload tickets, `HEAD` checks at finalize,
-//! streamed multipart uploads, presigned GET URLs (or a public base URL), and
-//! the janitor that removes uploads never finalized. `rusoto` is kept inside
-//! this crate (it is unmaintained; see `docs/` once it lands) so the rest of
-//! the workspace never depends on it.
+//! `rusoto` is unmaintained (RUSTSEC-2022-0071) and stays inside this crate;
+//! see `docs/decisions/0006-attachments.md`.
+
+mod store;
+
+pub use store::{R2Config, R2ObjectStore};

@@ -125,6 +125,45 @@ pub(crate) struct ServeArgs {
     /// (`10.0.0.5`, `127.0.0.1:8080`). Empty by default.
     #[arg(long, env = "UNFURL_ALLOW", value_delimiter = ',')]
     pub(crate) unfurl_allow: Vec<String>,
+    /// R2 (or any S3) endpoint, e.g. https://<account>.r2.cloudflarestorage.com.
+    /// Without it, attachments are kept in memory and served by this server.
+    #[arg(long, env = "R2_ENDPOINT")]
+    pub(crate) r2_endpoint: Option<String>,
+    /// The bucket.
+    #[arg(long, env = "R2_BUCKET")]
+    pub(crate) r2_bucket: Option<String>,
+    /// Signing region (`auto` for R2).
+    #[arg(long, env = "R2_REGION", default_value = "auto")]
+    pub(crate) r2_region: String,
+    /// Access key id.
+    #[arg(long, env = "R2_ACCESS_KEY_ID")]
+    pub(crate) r2_access_key_id: Option<String>,
+    /// Secret access key.
+    #[arg(long, env = "R2_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub(crate) r2_secret_access_key: Option<String>,
+    /// Public base URL of the bucket (a custom domain); presigned GETs otherwise.
+    #[arg(long, env = "R2_PUBLIC_BASE_URL")]
+    pub(crate) r2_public_base_url: Option<String>,
+    /// Largest file, in bytes.
+    #[arg(long, env = "CHAT_MAX_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub(crate) max_file_bytes: i64,
+    /// Seconds an upload URL is valid.
+    #[arg(long, env = "ATTACHMENT_UPLOAD_TTL_SECS", default_value_t = 900)]
+    pub(crate) upload_ttl_secs: u64,
+    /// Seconds a download URL is valid.
+    #[arg(long, env = "ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 3600)]
+    pub(crate) download_ttl_secs: u64,
+    /// Seconds after which uploads never finalized are deleted.
+    #[arg(
+        long,
+        env = "ATTACHMENT_PENDING_MAX_AGE_SECS",
+        default_value_t = 86_400
+    )]
+    pub(crate) pending_max_age_secs: i64,
+    /// This server's public base URL, for the in-memory file store's links
+    /// (default: the bound address).
+    #[arg(long, env = "CHAT_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
     /// Log format.

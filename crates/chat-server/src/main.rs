@@ -15,12 +15,16 @@ use chat_centrifugo::{
     RelayConfig, spawn_relay,
 };
 use chat_domain::limits::Limits;
-use chat_domain::ports::{EphemeralPublisher, HealthCheck, LinkFetcher, RealtimeTokens};
+use chat_domain::ports::{
+    EphemeralPublisher, HealthCheck, LinkFetcher, ObjectStore, RealtimeTokens,
+};
 use chat_domain::service::{ChatService, Ports};
+use chat_http::local_files::LocalObjectStore;
 use chat_http::wire::JsonEventEncoder;
 use chat_http::{AppState, Authenticator, BodyLimit};
 use chat_memory::InMemoryStore;
 use chat_postgres::{PgConfig, PgOutboxRelay, PgStore, listen_for_outbox};
+use chat_r2::{R2Config, R2ObjectStore};
 use chat_unfurl::{AllowRule, HttpLinkFetcher, UnfurlConfig};
 use clap::Parser;
 use jsonwebtoken::{EncodingKey, Header};
@@ -80,6 +84,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         .context("installing the metrics recorder")?;
     let realtime = realtime(&args)?;
     let fetcher = link_fetcher(&args)?;
+    let (objects, local_files) = object_store(&args)?;
     let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
         None => {
             if realtime.client.is_some() {
@@ -99,6 +104,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                     store.clone(),
                     &realtime,
                     fetcher.clone(),
+                    objects.clone(),
                 ),
                 store,
             )
@@ -138,6 +144,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                     store.clone(),
                     &realtime,
                     fetcher.clone(),
+                    objects.clone(),
                 ),
                 store,
             )
@@ -152,6 +159,9 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 send_burst: args.send_burst,
                 unread_fanout_max: args.unread_fanout_max,
                 unfurl_links: args.unfurl_enabled,
+                file_bytes: args.max_file_bytes,
+                upload_ttl_secs: args.upload_ttl_secs,
+                download_ttl_secs: args.download_ttl_secs,
                 preview_cache_ttl_ms: args.unfurl_cache_secs.saturating_mul(1000),
                 ..Limits::default()
             },
@@ -159,10 +169,12 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         auth,
         health,
     });
+    start_attachment_janitor(runtime, &state.chat, args.pending_max_age_secs);
     if args.unfurl_enabled {
         start_unfurl_workers(runtime, &state.chat, args.unfurl_workers);
     }
     let body_limit = BodyLimit(args.max_body_bytes);
+    let local_files_base = local_files.clone();
     let mut server = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
@@ -178,7 +190,11 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                     }
                 }),
             )
-            .configure(chat_http::configure(state.clone(), body_limit))
+            .configure(chat_http::configure(
+                state.clone(),
+                body_limit,
+                local_files.clone(),
+            ))
     })
     // Small responses on kept-alive connections must not wait for the
     // client's delayed ACK (Nagle): tens of milliseconds per request.
@@ -196,6 +212,13 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
         .with_context(|| format!("binding {}", args.bind))?;
     for addr in server.addrs() {
         tracing::info!(%addr, "listening");
+    }
+    if let (Some(store), Some(addr)) = (&local_files_base, server.addrs().first()) {
+        let base = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        store.set_base_url(&base);
     }
     runtime.block_on(server.run()).context("serving")?;
     tracing::info!("stopped");
@@ -264,6 +287,70 @@ fn link_fetcher(args: &ServeArgs) -> anyhow::Result<Arc<dyn LinkFetcher>> {
         user_agent: format!("chat-server/{} (link preview)", env!("CARGO_PKG_VERSION")),
         allow,
     })))
+}
+
+/// The object store, and the in-memory one again when it is that (its
+/// `/files` routes need it).
+type Objects = (Arc<dyn ObjectStore>, Option<web::Data<LocalObjectStore>>);
+
+/// R2 when configured, else attachment bytes in memory, served by this
+/// server under `/files` with signed URLs.
+fn object_store(args: &ServeArgs) -> anyhow::Result<Objects> {
+    let r2 = [
+        &args.r2_endpoint,
+        &args.r2_bucket,
+        &args.r2_access_key_id,
+        &args.r2_secret_access_key,
+    ];
+    match r2 {
+        [Some(endpoint), Some(bucket), Some(key), Some(secret)] => {
+            let store = R2ObjectStore::new(R2Config {
+                endpoint: endpoint.clone(),
+                region: args.r2_region.clone(),
+                bucket: bucket.clone(),
+                access_key_id: key.clone(),
+                secret_access_key: secret.clone(),
+                public_base_url: args.r2_public_base_url.clone(),
+            })?;
+            tracing::info!(%endpoint, %bucket, "attachments on R2");
+            Ok((Arc::new(store), None))
+        }
+        [None, None, None, None] => {
+            tracing::info!(
+                "no R2_ENDPOINT: attachments are kept in memory and served under /files"
+            );
+            let secret = uuid::Uuid::now_v7().to_string() + &uuid::Uuid::now_v7().to_string();
+            let max = usize::try_from(args.max_file_bytes).unwrap_or(usize::MAX);
+            let store = web::Data::new(LocalObjectStore::new(secret.as_bytes(), max));
+            Ok((store.clone().into_inner(), Some(store)))
+        }
+        _ => anyhow::bail!(
+            "set all of R2_ENDPOINT, R2_BUCKET, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY, or none"
+        ),
+    }
+}
+
+/// Deletes uploads never finalized, every minute.
+fn start_attachment_janitor(
+    runtime: &tokio::runtime::Runtime,
+    chat: &ChatService,
+    max_age_secs: i64,
+) {
+    let _inside = runtime.enter();
+    let chat = chat.clone();
+    tokio::spawn(async move {
+        loop {
+            match chat
+                .sweep_pending_uploads(max_age_secs.saturating_mul(1000), 100)
+                .await
+            {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "deleted uploads never finalized"),
+                Err(error) => tracing::warn!(%error, "attachment janitor failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
 }
 
 /// Unfurl workers: each takes one queued message at a time, so a slow page
@@ -337,11 +424,15 @@ fn ports_from<U, C, M>(
     messages: Arc<M>,
     realtime: &Realtime,
     fetcher: Arc<dyn LinkFetcher>,
+    objects: Arc<dyn ObjectStore>,
 ) -> Ports
 where
     U: chat_domain::ports::UserRepository + 'static,
     C: chat_domain::ports::ConversationRepository + 'static,
-    M: chat_domain::ports::MessageRepository + chat_domain::ports::LinkPreviewRepository + 'static,
+    M: chat_domain::ports::MessageRepository
+        + chat_domain::ports::LinkPreviewRepository
+        + chat_domain::ports::AttachmentRepository
+        + 'static,
 {
     Ports {
         users,
@@ -351,6 +442,8 @@ where
         ephemeral: realtime.ephemeral.clone(),
         tokens: realtime.tokens.clone(),
         previews: messages.clone(),
+        attachments: messages.clone(),
+        objects,
         fetcher,
         messages,
     }

@@ -800,3 +800,5 @@ mod search;
 pub use search::*;
 mod previews;
 pub use previews::*;
+mod attachments;
+pub use attachments::*;

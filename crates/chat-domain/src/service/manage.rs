@@ -87,9 +87,8 @@ impl ChatService {
         if let Some(Some(metadata)) = &request.metadata {
             check_metadata(metadata, limits.metadata_bytes)?;
         }
-        if let Some(Some(_)) = request.avatar_file_id {
-            // Avatars are ready attachments; uploads arrive with R2.
-            return Err(ChatError::validation("avatarFileId", "unknown attachment"));
+        if let Some(Some(avatar)) = request.avatar_file_id {
+            self.avatar_attachment(id, avatar).await?;
         }
         let patch = ConversationPatch {
             name,

@@ -115,6 +115,7 @@ impl ChatService {
             links,
         };
         let events = self.events.clone();
+        let signer = self.signer.clone();
         let at = patch.edited_at;
         self.messages
             .edit(
@@ -125,11 +126,12 @@ impl ChatService {
                         view.message.conversation_id,
                         at,
                         Audience::Conversation,
-                        EventPayload::MessageUpdated(view.for_everyone()),
+                        EventPayload::MessageUpdated(signer.view(view.for_everyone())),
                     )]
                 }),
             )
             .await
+            .map(|view| self.signer.view(view))
     }
 
     /// Deletes a message: its author, or an admin of its conversation.

@@ -87,6 +87,7 @@ impl ChatService {
         let new = self.new_message(caller, &access, request).await?;
 
         let events = self.events.clone();
+        let signer = self.signer.clone();
         let conversation_id = access.conversation.id;
         let sent = self
             .messages
@@ -98,7 +99,7 @@ impl ChatService {
                         conversation_id,
                         at,
                         Audience::Conversation,
-                        EventPayload::MessageCreated(sent.message.clone()),
+                        EventPayload::MessageCreated(signer.view(sent.message.clone())),
                     )];
                     if let Some(parent) = &sent.parent {
                         out.push(events.event(
@@ -114,7 +115,7 @@ impl ChatService {
             )
             .await?;
         Ok(Created {
-            value: sent.value.message,
+            value: self.signer.view(sent.value.message),
             is_new: sent.is_new,
         })
     }
@@ -134,9 +135,28 @@ impl ChatService {
                 format!("at most {} attachments", limits.attachments_per_message),
             ));
         }
-        if !request.attachment_ids.is_empty() {
-            // No upload can be ready yet: attachments arrive with R2 uploads.
-            return Err(ChatError::validation("attachmentIds", "unknown attachment"));
+        let mut attachment_ids: Vec<AttachmentId> =
+            Vec::with_capacity(request.attachment_ids.len());
+        for id in &request.attachment_ids {
+            if attachment_ids.contains(id) {
+                continue;
+            }
+            // Only the caller's own ready uploads to this conversation, not
+            // sent yet; the store links them atomically with the message.
+            let usable = self
+                .attachments
+                .find_attachment(*id)
+                .await?
+                .is_some_and(|a| {
+                    a.uploader_id == caller.user_id
+                        && a.conversation_id == access.conversation.id
+                        && a.ready
+                        && a.message_id.is_none()
+                });
+            if !usable {
+                return Err(ChatError::validation("attachmentIds", "unknown attachment"));
+            }
+            attachment_ids.push(*id);
         }
         if let Some(gif) = &request.gif {
             check_gif(gif)?;
@@ -194,6 +214,7 @@ impl ChatService {
             client_msg_id,
             created_at: self.clock.now(),
             unread_fanout_max: self.limits.unread_fanout_max,
+            attachment_ids,
             links: if limits.unfurl_links {
                 extract_links(content.as_str())
             } else {
@@ -256,7 +277,7 @@ impl ChatService {
             .access(view.message.conversation_id, caller.user_id)
             .await?;
         match access {
-            Some(access) if access.sees_seq(view.message.seq) => Ok(view),
+            Some(access) if access.sees_seq(view.message.seq) => Ok(self.signer.view(view)),
             _ => Err(ChatError::NotFound("message")),
         }
     }
@@ -267,6 +288,20 @@ impl ChatService {
     /// `not_found` for an unreadable conversation, parent or anchor message;
     /// `validation_failed` for more than one position or a bad `limit`.
     pub async fn list_messages(
+        &self,
+        caller: Caller,
+        request: ListMessages,
+    ) -> Result<MessagePage, ChatError> {
+        let mut page = self.message_page(caller, request).await?;
+        page.messages = page
+            .messages
+            .into_iter()
+            .map(|m| self.signer.view(m))
+            .collect();
+        Ok(page)
+    }
+
+    async fn message_page(
         &self,
         caller: Caller,
         request: ListMessages,

@@ -1,6 +1,7 @@
 //! The use cases. [`ChatService`] holds the ports; each area of the contract
 //! adds its operations in its own module.
 
+mod attachments;
 mod conversations;
 mod manage;
 mod members;
@@ -16,6 +17,7 @@ mod unfurl;
 
 use std::sync::Arc;
 
+pub use attachments::AttachmentPage;
 pub use conversations::CreateConversation;
 pub use manage::UpdateConversation;
 pub use members::MemberPage;
@@ -30,8 +32,8 @@ use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
 use crate::ports::{
-    Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
-    LinkPreviewRepository, MessageRepository, RealtimeTokens, UserRepository,
+    AttachmentRepository, Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
+    LinkPreviewRepository, MessageRepository, ObjectStore, RealtimeTokens, UserRepository,
 };
 use crate::throttle::{MinInterval, RecentlySeen, TokenBuckets};
 use crate::user::{Caller, User};
@@ -49,6 +51,8 @@ pub struct Ports {
     pub tokens: Arc<dyn RealtimeTokens>,
     pub previews: Arc<dyn LinkPreviewRepository>,
     pub fetcher: Arc<dyn LinkFetcher>,
+    pub attachments: Arc<dyn AttachmentRepository>,
+    pub objects: Arc<dyn ObjectStore>,
 }
 
 /// Every use case of the chat contract.
@@ -62,6 +66,8 @@ pub struct ChatService {
     tokens: Arc<dyn RealtimeTokens>,
     previews: Arc<dyn LinkPreviewRepository>,
     fetcher: Arc<dyn LinkFetcher>,
+    attachments: Arc<dyn AttachmentRepository>,
+    signer: attachments::UrlSigner,
     events: EventFactory,
     limits: Limits,
     sends: Arc<TokenBuckets<UserId>>,
@@ -85,6 +91,11 @@ impl ChatService {
             tokens: ports.tokens,
             previews: ports.previews,
             fetcher: ports.fetcher,
+            attachments: ports.attachments,
+            signer: attachments::UrlSigner {
+                objects: ports.objects,
+                ttl_secs: limits.download_ttl_secs,
+            },
             events: EventFactory {
                 ids: ports.event_ids,
             },

@@ -165,7 +165,7 @@ impl ChatService {
                 }),
             )
             .await?;
-        Ok(change.message)
+        Ok(self.signer.view(change.message))
     }
 
     /// The conversation's pins the caller can see, newest first.
@@ -187,7 +187,16 @@ impl ChatService {
             after,
             limit: limit + 1,
         };
-        let mut pins = self.messages.pins(query, caller.user_id).await?;
+        let mut pins: Vec<Pin> = self
+            .messages
+            .pins(query, caller.user_id)
+            .await?
+            .into_iter()
+            .map(|pin| Pin {
+                message: self.signer.view(pin.message),
+                ..pin
+            })
+            .collect();
         let next = if pins.len() > limit {
             pins.truncate(limit);
             pins.last().map(|p| (p.pinned_at, p.message.message.id))

@@ -51,7 +51,16 @@ impl ChatService {
             after: request.after,
             limit: limit + 1,
         };
-        let mut hits = self.messages.search(search).await?;
+        let mut hits: Vec<SearchHit> = self
+            .messages
+            .search(search)
+            .await?
+            .into_iter()
+            .map(|hit| SearchHit {
+                message: self.signer.view(hit.message),
+                snippet: hit.snippet,
+            })
+            .collect();
         let next = if hits.len() > limit {
             hits.truncate(limit);
             hits.last()

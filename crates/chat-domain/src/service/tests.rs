@@ -11,8 +11,9 @@ use crate::conversation::{
     Visibility,
 };
 use crate::ports::{
-    MockClock, MockConversationRepository, MockEphemeralPublisher, MockEventIds, MockLinkFetcher,
-    MockLinkPreviewRepository, MockMessageRepository, MockRealtimeTokens, MockUserRepository,
+    MockAttachmentRepository, MockClock, MockConversationRepository, MockEphemeralPublisher,
+    MockEventIds, MockLinkFetcher, MockLinkPreviewRepository, MockMessageRepository,
+    MockObjectStore, MockRealtimeTokens, MockUserRepository,
 };
 use crate::{OrgId, UserId};
 
@@ -87,6 +88,8 @@ fn service_with(found: Option<Access>) -> ChatService {
             tokens: Arc::new(MockRealtimeTokens::new()),
             previews: Arc::new(MockLinkPreviewRepository::new()),
             fetcher: Arc::new(MockLinkFetcher::new()),
+            attachments: Arc::new(MockAttachmentRepository::new()),
+            objects: Arc::new(MockObjectStore::new()),
         },
         Limits::default(),
     )
@@ -221,6 +224,8 @@ fn a_gif_alone_is_a_message() {
             tokens: Arc::new(MockRealtimeTokens::new()),
             previews: Arc::new(MockLinkPreviewRepository::new()),
             fetcher: Arc::new(MockLinkFetcher::new()),
+            attachments: Arc::new(MockAttachmentRepository::new()),
+            objects: Arc::new(MockObjectStore::new()),
         },
         Limits::default(),
     );
@@ -320,6 +325,8 @@ fn sends_past_the_burst_are_rate_limited_before_any_store_work() {
             tokens: Arc::new(MockRealtimeTokens::new()),
             previews: Arc::new(MockLinkPreviewRepository::new()),
             fetcher: Arc::new(MockLinkFetcher::new()),
+            attachments: Arc::new(MockAttachmentRepository::new()),
+            objects: Arc::new(MockObjectStore::new()),
         },
         limits,
     );
@@ -373,6 +380,8 @@ fn typing_publishes_at_most_once_per_interval() {
             tokens: Arc::new(MockRealtimeTokens::new()),
             previews: Arc::new(MockLinkPreviewRepository::new()),
             fetcher: Arc::new(MockLinkFetcher::new()),
+            attachments: Arc::new(MockAttachmentRepository::new()),
+            objects: Arc::new(MockObjectStore::new()),
         },
         Limits::default(),
     );

@@ -40,6 +40,7 @@ impl ChatService {
                 continue;
             }
             let events = self.events.clone();
+            let signer = self.signer.clone();
             let at = self.clock.now();
             self.previews
                 .attach_previews(
@@ -50,7 +51,7 @@ impl ChatService {
                             view.message.conversation_id,
                             at,
                             Audience::Conversation,
-                            EventPayload::MessageUpdated(view.for_everyone()),
+                            EventPayload::MessageUpdated(signer.view(view.for_everyone())),
                         )]
                     }),
                 )

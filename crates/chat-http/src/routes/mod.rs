@@ -2,6 +2,7 @@
 //! explicit verb (C1); handlers parse the wire shape, call one use case and
 //! render its result.
 
+mod attachments;
 mod conversations;
 mod health;
 mod manage;
@@ -16,9 +17,12 @@ use chat_domain::MessageId;
 use crate::error::ApiError;
 use crate::wire::parse_decimal_id;
 
+pub(crate) use attachments::configure_local_files;
+
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    attachments::configure(cfg);
     conversations::configure(cfg);
     manage::configure(cfg);
     messages::configure(cfg);

@@ -1,7 +1,7 @@
 //! Opaque list cursors. Clients must not parse them; the encoding may change.
 
 use chat_domain::conversation::{ConversationCursor, MemberCursor};
-use chat_domain::{ConversationId, MessageId, Timestamp, UserId};
+use chat_domain::{AttachmentId, ConversationId, MessageId, Timestamp, UserId};
 
 use crate::error::ApiError;
 
@@ -76,6 +76,19 @@ pub fn encode_search_cursor((at, message): (Timestamp, MessageId)) -> String {
 /// `validation_failed` on `cursor` for anything else.
 pub fn decode_search_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError> {
     decode("s1", token).map(|(at, id)| (at, MessageId::new(id)))
+}
+
+/// Encodes a list-attachments position (creation instant, attachment).
+pub fn encode_attachment_cursor((at, id): (Timestamp, AttachmentId)) -> String {
+    encode("a1", at, id.get())
+}
+
+/// Decodes a token made by [`encode_attachment_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_attachment_cursor(token: &str) -> Result<(Timestamp, AttachmentId), ApiError> {
+    decode("a1", token).map(|(at, id)| (at, AttachmentId::new(id)))
 }
 
 /// `tag:millis:id`, hex-encoded: opaque, and refused when tampered with.

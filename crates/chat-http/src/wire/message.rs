@@ -118,7 +118,7 @@ impl From<&QuotedMessage> for QuotedMessageDto {
 /// `Attachment`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AttachmentDto {
+pub struct AttachmentDto {
     id: WireId,
     conversation_id: WireId,
     message_id: Option<WireId>,
@@ -142,7 +142,7 @@ impl From<&Attachment> for AttachmentDto {
             content_type: a.content_type.clone(),
             size: a.size,
             status: if a.ready { "ready" } else { "pending" },
-            url: None,
+            url: a.url.clone(),
             created_at: WireTime(a.created_at),
         }
     }
