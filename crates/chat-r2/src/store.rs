@@ -59,7 +59,18 @@ impl R2ObjectStore {
             config.access_key_id.clone(),
             config.secret_access_key.clone(),
         );
-        let client = S3Client::new_with(HttpClient::new()?, provider, region.clone());
+        // rusoto's own client is https-only; R2 is https, but an S3 server
+        // inside a private network (or a test's loopback) may be plain http.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = S3Client::new_with(
+            HttpClient::from_connector(connector),
+            provider,
+            region.clone(),
+        );
         Ok(Self {
             client,
             region,
