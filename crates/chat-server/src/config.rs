@@ -125,7 +125,7 @@ pub(crate) struct ServeArgs {
     /// (`10.0.0.5`, `127.0.0.1:8080`). Empty by default.
     #[arg(long, env = "UNFURL_ALLOW", value_delimiter = ',')]
     pub(crate) unfurl_allow: Vec<String>,
-    /// R2 (or any S3) endpoint, e.g. https://<account>.r2.cloudflarestorage.com.
+    /// R2 (or any S3) endpoint, e.g. `https://<account>.r2.cloudflarestorage.com`.
     /// Without it, attachments are kept in memory and served by this server.
     #[arg(long, env = "R2_ENDPOINT")]
     pub(crate) r2_endpoint: Option<String>,
