@@ -114,8 +114,8 @@ mod tests {
     fn filenames_lose_paths_and_controls() {
         let clean = |raw| sanitize_filename(raw).unwrap_or_default();
         assert_eq!(clean("../../etc/passwd"), "passwd");
-        assert_eq!(clean("C:\\\\Users\\\\me\\\\report.pdf"), "report.pdf");
-        assert_eq!(clean(" .hidden\\u{0}name.txt "), "hiddenname.txt");
+        assert_eq!(clean("C:\\Users\\me\\report.pdf"), "report.pdf");
+        assert_eq!(clean(" .hidden\u{0}name.txt "), "hiddenname.txt");
         assert_eq!(clean("what?.png"), "what_.png");
         assert!(sanitize_filename("../").is_err());
         assert_eq!(
@@ -136,7 +136,7 @@ mod tests {
             "png",
             "image/",
             "/png",
-            "image/png\\nX-Evil: 1",
+            "image/png\nX-Evil: 1",
             "a b/c",
         ] {
             assert!(check_content_type(bad).is_err(), "{bad:?}");
