@@ -187,6 +187,8 @@ pub struct ConversationView {
     pub other_members: Vec<User>,
     /// The viewer's membership; `None` in events.
     pub membership: Option<MembershipView>,
+    /// A download URL of the avatar, filled in by the service.
+    pub avatar_url: Option<String>,
 }
 
 /// The caller's access to a conversation: the conversation and, when the

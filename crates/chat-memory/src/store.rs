@@ -226,6 +226,7 @@ impl State {
             last_message,
             other_members,
             membership: Some(self.membership_view(viewer)),
+            avatar_url: None,
         })
     }
 
@@ -254,6 +255,7 @@ impl State {
             last_message,
             other_members,
             membership: None,
+            avatar_url: None,
         })
     }
 

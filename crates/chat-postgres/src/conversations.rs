@@ -84,6 +84,7 @@ impl PgStore {
                     unread_count: row.unread_count,
                     mention_count: row.mention_count,
                 }),
+                avatar_url: None,
             });
         }
         if views.is_empty() {

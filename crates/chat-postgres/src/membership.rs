@@ -56,6 +56,7 @@ async fn event_view(
         last_message: last.remove(&id),
         other_members: shown,
         membership: None,
+        avatar_url: None,
     })
 }
 

@@ -310,6 +310,13 @@ pub async fn avatars_are_ready_attachments_of_the_conversation(h: Harness) {
         .await
         .unwrap();
     assert_eq!(view.conversation.avatar_file_id, Some(avatar));
+    assert!(
+        view.avatar_url
+            .as_deref()
+            .is_some_and(|u| u.contains("face.png")),
+        "{:?}",
+        view.avatar_url
+    );
 }
 
 pub async fn the_janitor_removes_uploads_never_finalized(h: Harness) {

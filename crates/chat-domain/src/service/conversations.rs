@@ -73,6 +73,7 @@ impl ChatService {
                         last_message: None,
                         other_members: shown,
                         membership: None,
+                        avatar_url: None,
                     };
                     vec![events.event(
                         conversation.id,
@@ -181,10 +182,28 @@ impl ChatService {
         caller: Caller,
         id: ConversationId,
     ) -> Result<ConversationView, ChatError> {
-        self.conversations
+        let view = self
+            .conversations
             .view(id, caller.user_id)
             .await?
-            .ok_or(ChatError::NotFound("conversation"))
+            .ok_or(ChatError::NotFound("conversation"))?;
+        self.with_avatar_url(view).await
+    }
+
+    /// Fills `avatar_url` from the avatar attachment, when there is one.
+    pub(super) async fn with_avatar_url(
+        &self,
+        mut view: ConversationView,
+    ) -> Result<ConversationView, ChatError> {
+        if let Some(avatar) = view.conversation.avatar_file_id {
+            view.avatar_url = self
+                .attachments
+                .find_attachment(avatar)
+                .await?
+                .map(|a| self.signer.attachment(a))
+                .and_then(|a| a.url);
+        }
+        Ok(view)
     }
 
     /// One page of the caller's conversations, newest activity first, and
@@ -199,7 +218,10 @@ impl ChatService {
     ) -> Result<(Vec<ConversationView>, Option<ConversationCursor>), ChatError> {
         let limit = self.limits.conversations_page.resolve(requested_limit)?;
         query.limit = limit + 1;
-        let mut page = self.conversations.list(query).await?;
+        let mut page = Vec::new();
+        for view in self.conversations.list(query).await? {
+            page.push(self.with_avatar_url(view).await?);
+        }
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|v| ConversationCursor {

@@ -69,7 +69,7 @@ impl From<&ConversationView> for ConversationDto {
             name: c.name.clone(),
             description: c.description.clone(),
             avatar_file_id: c.avatar_file_id.map(|a| WireId(a.get())),
-            avatar_url: None,
+            avatar_url: view.avatar_url.clone(),
             metadata: raw_json(c.metadata.as_deref()),
             created_by: WireId(c.created_by.get()),
             created_at: WireTime(c.created_at),
