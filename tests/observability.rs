@@ -90,3 +90,25 @@ async fn metrics_show_routes_pool_and_outbox() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_api_description_and_its_viewer_are_served() {
+    let server = TestServer::in_memory();
+    let served = reqwest::get(format!("{}/openapi.json", server.base())).await;
+    let served: serde_json::Value = match served {
+        Ok(response) => response.json().await.unwrap_or_default(),
+        Err(e) => panic!("GET /openapi.json: {e}"),
+    };
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert!(
+        served == committed,
+        "the server serves the committed description"
+    );
+    let viewer = reqwest::get(format!("{}/docs/", server.base())).await;
+    let viewer = viewer.map(|r| r.status().as_u16()).unwrap_or(0);
+    assert_eq!(viewer, 200, "the interactive viewer, with vendored assets");
+}

@@ -15,6 +15,19 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "deps" => dependency_rule(),
+        "openapi" => run_with_env(
+            "cargo",
+            &[
+                "test",
+                "-q",
+                "-p",
+                "chat-http",
+                "--test",
+                "openapi",
+                "the_committed_description_is_current",
+            ],
+            &[("UPDATE_OPENAPI", "1")],
+        ),
         "bench" => bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             bail!(

@@ -147,3 +147,38 @@ impl ResponseError for ApiError {
         })
     }
 }
+
+/// The error envelope as the API description shows it.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Error)]
+#[expect(
+    dead_code,
+    reason = "describes the wire shape for the OpenAPI document only"
+)]
+pub(crate) struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+/// `{ code, message, details? }`.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the wire shape for the OpenAPI document only"
+)]
+pub(crate) struct ErrorBody {
+    /// unauthenticated, forbidden, not_found, validation_failed, conflict,
+    /// payload_too_large, rate_limited, unavailable or internal.
+    code: String,
+    message: String,
+    details: Option<ErrorDetails>,
+}
+
+/// Which field a validation failure is about.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the wire shape for the OpenAPI document only"
+)]
+pub(crate) struct ErrorDetails {
+    field: String,
+}

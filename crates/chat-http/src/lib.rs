@@ -23,6 +23,7 @@ pub use auth::{Authenticator, TokenKey, TokenRules};
 pub use body::BodyLimit;
 pub use error::ApiError;
 pub use observe::observe;
+pub use routes::openapi;
 
 /// What every handler can reach.
 pub struct AppState {

@@ -10,7 +10,7 @@ use super::conversation_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::local_files::{LocalObjectStore, get_file, put_file};
 use crate::wire::{
     AttachmentDto, CursorPage, WireId, WireTime, decode_attachment_cursor, encode_attachment_cursor,
@@ -38,26 +38,40 @@ pub(crate) fn configure_local_files(
         .route("/files/{key:.*}", web::get().to(get_file));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TicketRequest {
+pub(super) struct TicketRequest {
     conversation_id: WireId,
     filename: String,
     content_type: String,
     size: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TicketDto {
+pub(super) struct TicketDto {
     attachment_id: WireId,
     upload_url: String,
+    #[schema(value_type = String)]
     method: &'static str,
     headers: BTreeMap<String, String>,
     expires_at: WireTime,
 }
 
-async fn upload_ticket(
+#[utoipa::path(
+    post,
+    path = "/chat/attachments/upload-ticket",
+    tag = "attachments",
+    summary = "chat-attachment-upload-ticket",
+    request_body = TicketRequest,
+    responses(
+        (status = 200, description = "Success", body = TicketDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn upload_ticket(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<TicketRequest>,
@@ -82,14 +96,27 @@ async fn upload_ticket(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct FinalizeRequest {
+pub(super) struct FinalizeRequest {
     attachment_id: WireId,
     message_id: Option<WireId>,
 }
 
-async fn finalize(
+#[utoipa::path(
+    post,
+    path = "/chat/attachments/finalize",
+    tag = "attachments",
+    summary = "chat-attachment-finalize",
+    request_body = FinalizeRequest,
+    responses(
+        (status = 200, description = "Success", body = AttachmentDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn finalize(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<FinalizeRequest>,
@@ -105,24 +132,38 @@ async fn finalize(
     Ok(HttpResponse::Ok().json(AttachmentDto::from(&attachment)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ListRequest {
+pub(super) struct ListAttachmentsRequest {
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct AttachmentList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct AttachmentList {
     data: Vec<AttachmentDto>,
     page: CursorPage,
 }
 
-async fn list(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/attachments/list",
+    tag = "attachments",
+    summary = "list-conversation-attachments",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ListAttachmentsRequest,
+    responses(
+        (status = 200, description = "Success", body = AttachmentList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<ListRequest>,
+    JsonBody(body): JsonBody<ListAttachmentsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let after = body
         .cursor

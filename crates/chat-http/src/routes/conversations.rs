@@ -12,7 +12,7 @@ use super::conversation_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::{ConversationDto, CursorPage, WireId, decode_cursor, encode_cursor};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,7 +23,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// An empty request body: `{}` (unknown fields still refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Empty {}
 
@@ -43,9 +43,9 @@ fn metadata_text(metadata: Option<serde_json::Map<String, serde_json::Value>>) -
     metadata.map(|m| serde_json::Value::Object(m).to_string())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateRequest {
+pub(super) struct CreateConversationRequest {
     kind: String,
     user_id: Option<WireId>,
     name: Option<String>,
@@ -54,13 +54,28 @@ struct CreateRequest {
     visibility: Option<String>,
     history_mode: Option<String>,
     posting_policy: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/create",
+    tag = "conversations",
+    summary = "create-conversation (201 when created, 200 for an existing direct conversation)",
+    request_body = CreateConversationRequest,
+    responses(
+        (status = 201, description = "Created", body = ConversationDto),
+        (status = 200, description = "Already there (an existing direct conversation, a repeated clientMsgId)", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn create(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<CreateRequest>,
+    JsonBody(body): JsonBody<CreateConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = named("kind", Some(body.kind), ConversationKind::parse)?
         .ok_or_else(|| ApiError::validation("kind", "required"))?;
@@ -89,9 +104,9 @@ async fn create(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListRequest {
+pub(super) struct ListConversationsRequest {
     kinds: Option<Vec<String>>,
     starred: Option<bool>,
     archived: Option<bool>,
@@ -100,16 +115,29 @@ struct ListRequest {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct ListResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ConversationList {
     data: Vec<ConversationDto>,
     page: CursorPage,
 }
 
-async fn list(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/list",
+    tag = "conversations",
+    summary = "list-conversations",
+    request_body = ListConversationsRequest,
+    responses(
+        (status = 200, description = "Success", body = ConversationList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<ListRequest>,
+    JsonBody(body): JsonBody<ListConversationsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut kinds = Vec::new();
     for (i, kind) in body.kinds.unwrap_or_default().into_iter().enumerate() {
@@ -128,13 +156,27 @@ async fn list(
         limit: 0,
     };
     let (page, next) = state.chat.list_conversations(query, body.limit).await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
+    Ok(HttpResponse::Ok().json(ConversationList {
         data: page.iter().map(ConversationDto::from).collect(),
         page: CursorPage::new(next.map(encode_cursor)),
     }))
 }
 
-async fn get(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/get",
+    tag = "conversations",
+    summary = "get-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn get(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -145,22 +187,36 @@ async fn get(
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct MarkReadRequest {
+pub(super) struct MarkReadRequest {
     message_id: WireId,
     mark_unread: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReadStateResponse {
+pub(super) struct ReadStateResponse {
     last_read_message_id: Option<WireId>,
     unread_count: i64,
     mention_count: i64,
 }
 
-async fn mark_read(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/read",
+    tag = "conversations",
+    summary = "mark-conversation-read",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = MarkReadRequest,
+    responses(
+        (status = 200, description = "Success", body = ReadStateResponse),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn mark_read(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,

@@ -11,7 +11,7 @@ use super::conversations::{Empty, named};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::{
     ConversationDto, MemberDto, MembershipDto, MessageResponse, TotalPage, WireId, WireTime,
     clearable, decode_member_cursor, encode_member_cursor,
@@ -50,25 +50,43 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/chat/unread/get", web::post().to(unread));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct UpdateRequest {
+pub(super) struct UpdateConversationRequest {
+    #[schema(value_type = Option<String>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     name: Option<Option<String>>,
+    #[schema(value_type = Option<String>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     description: Option<Option<String>>,
+    #[schema(value_type = Option<WireId>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     avatar_file_id: Option<Option<WireId>>,
     posting_policy: Option<String>,
+    #[schema(value_type = Option<Object>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     metadata: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
-async fn update(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/update",
+    tag = "conversations",
+    summary = "update-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = UpdateConversationRequest,
+    responses(
+        (status = 200, description = "Success", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn update(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<UpdateRequest>,
+    JsonBody(body): JsonBody<UpdateConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_path(&path)?;
     let request = UpdateConversation {
@@ -86,7 +104,21 @@ async fn update(
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
 }
 
-async fn archive(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/archive",
+    tag = "conversations",
+    summary = "archive-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn archive(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -99,7 +131,21 @@ async fn archive(
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
 }
 
-async fn unarchive(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/unarchive",
+    tag = "conversations",
+    summary = "unarchive-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn unarchive(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -112,13 +158,27 @@ async fn unarchive(
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConvertRequest {
+pub(super) struct ConvertRequest {
     name: Option<String>,
 }
 
-async fn convert(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/convert",
+    tag = "conversations",
+    summary = "convert-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ConvertRequest,
+    responses(
+        (status = 200, description = "Success", body = ConversationDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn convert(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -131,7 +191,21 @@ async fn convert(
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
 }
 
-async fn delete(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/delete",
+    tag = "conversations",
+    summary = "delete-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = MessageResponse),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn delete(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -146,21 +220,35 @@ async fn delete(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ListMembersRequest {
+pub(super) struct ListMembersRequest {
     role: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct MemberList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct MemberList {
     data: Vec<MemberDto>,
     page: TotalPage,
 }
 
-async fn list_members(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/members/list",
+    tag = "members",
+    summary = "list-conversation-members",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ListMembersRequest,
+    responses(
+        (status = 200, description = "Success", body = MemberList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list_members(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -183,18 +271,32 @@ async fn list_members(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AddMembersRequest {
+pub(super) struct AddMembersRequest {
     user_ids: Vec<WireId>,
 }
 
-#[derive(Serialize)]
-struct Members {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Members {
     data: Vec<MemberDto>,
 }
 
-async fn add_members(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/members/add",
+    tag = "members",
+    summary = "add-conversation-member",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = AddMembersRequest,
+    responses(
+        (status = 200, description = "Success", body = Members),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn add_members(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -212,13 +314,27 @@ async fn add_members(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RemoveMemberRequest {
+pub(super) struct RemoveMemberRequest {
     user_id: WireId,
 }
 
-async fn remove_member(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/members/remove",
+    tag = "members",
+    summary = "remove-conversation-member",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = RemoveMemberRequest,
+    responses(
+        (status = 200, description = "Success", body = MessageResponse),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn remove_member(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -234,14 +350,28 @@ async fn remove_member(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RoleRequest {
+pub(super) struct RoleRequest {
     user_id: WireId,
     role: String,
 }
 
-async fn change_role(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/members/role",
+    tag = "members",
+    summary = "change-member-role",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "Success", body = MemberDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn change_role(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -257,7 +387,21 @@ async fn change_role(
     Ok(HttpResponse::Ok().json(MemberDto::from(&member)))
 }
 
-async fn leave(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/leave",
+    tag = "members",
+    summary = "leave-conversation",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = MessageResponse),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn leave(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -272,16 +416,31 @@ async fn leave(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct PreferencesRequest {
+pub(super) struct PreferencesRequest {
     starred: Option<bool>,
+    #[schema(value_type = Option<WireTime>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     mute_until: Option<Option<WireTime>>,
     notify_level: Option<String>,
 }
 
-async fn preferences(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/preferences/update",
+    tag = "conversations",
+    summary = "update-conversation-preferences",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = PreferencesRequest,
+    responses(
+        (status = 200, description = "Success", body = MembershipDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn preferences(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -297,21 +456,34 @@ async fn preferences(
     Ok(HttpResponse::Ok().json(MembershipDto::from(&view)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UnreadDto {
+pub(super) struct UnreadCounts {
     total_unread: i64,
     unread_conversation_count: i64,
     mention_count: i64,
 }
 
-async fn unread(
+#[utoipa::path(
+    post,
+    path = "/chat/unread/get",
+    tag = "conversations",
+    summary = "get-unread-counts",
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = UnreadCounts),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn unread(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(_): JsonBody<Empty>,
 ) -> Result<HttpResponse, ApiError> {
     let totals = state.chat.unread_totals(caller).await?;
-    Ok(HttpResponse::Ok().json(UnreadDto {
+    Ok(HttpResponse::Ok().json(UnreadCounts {
         total_unread: totals.total_unread,
         unread_conversation_count: totals.unread_conversation_count,
         mention_count: totals.mention_count,

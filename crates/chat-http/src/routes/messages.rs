@@ -13,7 +13,7 @@ use super::message_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::{BodyLimit, JsonBody, parse_json};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::{
     CursorPage, MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor,
     snippet_html,
@@ -27,9 +27,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/chat/messages/{id}/get", web::post().to(get));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SendRequest {
+pub(super) struct SendMessageRequest {
     conversation_id: WireId,
     content: Option<String>,
     client_msg_id: Option<String>,
@@ -38,13 +38,28 @@ struct SendRequest {
     mentions: Option<Vec<WireId>>,
     mention_everyone: Option<bool>,
     gif: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
     attachment_ids: Option<Vec<WireId>>,
 }
 
 /// send-message: a JSON body, or `multipart/form-data` with a `payload` part
 /// (the same JSON) followed by up to ten `file` parts.
-async fn send(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/send",
+    tag = "messages",
+    summary = "send-message (201; 200 with the original for a repeated clientMsgId; also multipart/form-data with a payload part and file parts)",
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "Created", body = MessageDto),
+        (status = 200, description = "Already there (an existing direct conversation, a repeated clientMsgId)", body = MessageDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn send(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     request: HttpRequest,
@@ -59,7 +74,8 @@ async fn send(
         read_multipart(&state, caller, &request, payload).await?
     } else {
         let JsonBody(body) =
-            JsonBody::<SendRequest>::from_request(&request, &mut payload.into_inner()).await?;
+            JsonBody::<SendMessageRequest>::from_request(&request, &mut payload.into_inner())
+                .await?;
         (body, Vec::new())
     };
     let mut request = body.into_domain();
@@ -73,7 +89,7 @@ async fn send(
     })
 }
 
-impl SendRequest {
+impl SendMessageRequest {
     fn into_domain(self) -> SendMessage {
         SendMessage {
             conversation_id: ConversationId::new(self.conversation_id.0),
@@ -112,12 +128,12 @@ async fn read_multipart(
     caller: chat_domain::user::Caller,
     request: &HttpRequest,
     payload: web::Payload,
-) -> Result<(SendRequest, Vec<AttachmentId>), ApiError> {
+) -> Result<(SendMessageRequest, Vec<AttachmentId>), ApiError> {
     let limit = request
         .app_data::<web::Data<BodyLimit>>()
         .map_or(64 * 1024, |l| l.0);
     let mut parts = actix_multipart::Multipart::new(request.headers(), payload);
-    let mut body: Option<SendRequest> = None;
+    let mut body: Option<SendMessageRequest> = None;
     let mut uploaded = Vec::new();
     while let Some(part) = parts.next().await {
         let mut part =
@@ -198,7 +214,9 @@ async fn read_multipart(
 }
 
 /// File bytes arriving through a channel.
-struct ChannelSource(tokio::sync::mpsc::Receiver<Result<Vec<u8>, chat_domain::ChatError>>);
+pub(super) struct ChannelSource(
+    tokio::sync::mpsc::Receiver<Result<Vec<u8>, chat_domain::ChatError>>,
+);
 
 #[async_trait::async_trait]
 impl ByteSource for ChannelSource {
@@ -207,9 +225,9 @@ impl ByteSource for ChannelSource {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListRequest {
+pub(super) struct ListMessagesRequest {
     conversation_id: WireId,
     parent_id: Option<WireId>,
     before: Option<WireId>,
@@ -220,33 +238,46 @@ struct ListRequest {
     filters: Option<Filters>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Filters {
+pub(super) struct Filters {
     has_replies: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MessagePageDto {
+pub(super) struct MessagePageDto {
     has_older: bool,
     has_newer: bool,
     oldest_id: Option<WireId>,
     newest_id: Option<WireId>,
 }
 
-#[derive(Serialize)]
-struct ListResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct MessageList {
     data: Vec<MessageDto>,
     page: MessagePageDto,
     #[serde(skip_serializing_if = "Option::is_none")]
     notice: Option<String>,
 }
 
-async fn list(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/list",
+    tag = "messages",
+    summary = "list-messages",
+    request_body = ListMessagesRequest,
+    responses(
+        (status = 200, description = "Success", body = MessageList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<ListRequest>,
+    JsonBody(body): JsonBody<ListMessagesRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let anchor = match body.anchor.as_deref() {
         None => None,
@@ -273,7 +304,7 @@ async fn list(
     let page = state.chat.list_messages(caller, request).await?;
     let id_of =
         |i: Option<&chat_domain::message::MessageView>| i.map(|v| WireId(v.message.id.get()));
-    Ok(HttpResponse::Ok().json(ListResponse {
+    Ok(HttpResponse::Ok().json(MessageList {
         page: MessagePageDto {
             has_older: page.has_older,
             has_newer: page.has_newer,
@@ -285,7 +316,21 @@ async fn list(
     }))
 }
 
-async fn get(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/get",
+    tag = "messages",
+    summary = "get-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = MessageDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn get(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -296,9 +341,9 @@ async fn get(
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SearchRequest {
+pub(super) struct SearchMessagesRequest {
     query: String,
     conversation_id: Option<WireId>,
     sender_id: Option<WireId>,
@@ -308,22 +353,35 @@ struct SearchRequest {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct HitDto {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct HitDto {
     message: MessageDto,
     snippet: String,
 }
 
-#[derive(Serialize)]
-struct SearchResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SearchResponse {
     data: Vec<HitDto>,
     page: CursorPage,
 }
 
-async fn search(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/search",
+    tag = "messages",
+    summary = "search-messages",
+    request_body = SearchMessagesRequest,
+    responses(
+        (status = 200, description = "Success", body = SearchResponse),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn search(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<SearchRequest>,
+    JsonBody(body): JsonBody<SearchMessagesRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = SearchMessages {
         query: body.query,
@@ -352,14 +410,27 @@ async fn search(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TypingRequest {
+pub(super) struct TypingRequest {
     conversation_id: WireId,
     parent_id: Option<WireId>,
 }
 
-async fn typing(
+#[utoipa::path(
+    post,
+    path = "/chat/typing/send",
+    tag = "messages",
+    summary = "send-typing",
+    request_body = TypingRequest,
+    responses(
+        (status = 204, description = "Done"),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn typing(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<TypingRequest>,

@@ -22,12 +22,23 @@ pub(crate) use attachments::configure_local_files;
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    cfg.route("/openapi.json", web::get().to(openapi_json))
+        .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
     attachments::configure(cfg);
     conversations::configure(cfg);
     manage::configure(cfg);
     messages::configure(cfg);
     reactions::configure(cfg);
     realtime::configure(cfg);
+}
+
+/// The API description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(openapi())
 }
 
 /// The `{id}` of a path, which must be a decimal int64.
@@ -41,4 +52,70 @@ fn conversation_path(raw: &str) -> Result<ConversationId, ApiError> {
 
 fn message_path(raw: &str) -> Result<MessageId, ApiError> {
     path_id(raw).map(MessageId::new)
+}
+
+/// The API description, generated from the handlers and DTOs.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "chat",
+        description = "Self-hosted chat: conversations, messages, threads, reactions, pins, read state, search, attachments and realtime through Centrifugo. Every operation is POST with an explicit verb; ids are decimal strings; times are RFC 3339 UTC with milliseconds; lists answer { data, page }."
+    ),
+    paths(
+        conversations::create,
+        conversations::list,
+        conversations::get,
+        conversations::mark_read,
+        manage::update,
+        manage::archive,
+        manage::unarchive,
+        manage::convert,
+        manage::delete,
+        manage::list_members,
+        manage::add_members,
+        manage::remove_member,
+        manage::change_role,
+        manage::leave,
+        manage::preferences,
+        manage::unread,
+        messages::send,
+        messages::list,
+        messages::get,
+        messages::search,
+        messages::typing,
+        reactions::edit,
+        reactions::delete,
+        reactions::add_reaction,
+        reactions::remove_reaction,
+        reactions::toggle_reaction,
+        reactions::list_reactions,
+        reactions::pin,
+        reactions::unpin,
+        reactions::report,
+        reactions::list_pins,
+        realtime::connection_token,
+        realtime::subscribe_token,
+        attachments::upload_ticket,
+        attachments::finalize,
+        attachments::list
+    ),
+    modifiers(&BearerAuth),
+)]
+pub(crate) struct ApiDoc;
+
+/// `Authorization: Bearer <JWT>` on every operation.
+pub(super) struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
 }

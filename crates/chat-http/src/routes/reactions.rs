@@ -11,7 +11,7 @@ use super::{conversation_path, message_path};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::{
     CursorPage, MessageDto, TotalPage, UserSummaryDto, WireId, WireTime, clearable,
     decode_pin_cursor, decode_reaction_cursor, encode_pin_cursor, encode_reaction_cursor,
@@ -45,23 +45,39 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct EditRequest {
+pub(super) struct EditMessageRequest {
     content: Option<String>,
+    #[schema(value_type = Option<String>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     gif: Option<Option<String>>,
     mentions: Option<Vec<WireId>>,
     mention_everyone: Option<bool>,
+    #[schema(value_type = Option<Object>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     metadata: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
-async fn edit(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/update",
+    tag = "messages",
+    summary = "edit-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "Success", body = MessageDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn edit(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<EditRequest>,
+    JsonBody(body): JsonBody<EditMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = EditMessage {
         content: body.content,
@@ -81,15 +97,29 @@ async fn edit(
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeletedDto {
+pub(super) struct DeletedDto {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_deleted_at: Option<WireTime>,
 }
 
-async fn delete(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/delete",
+    tag = "messages",
+    summary = "delete-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = DeletedDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn delete(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -105,15 +135,15 @@ async fn delete(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EmojiRequest {
+pub(super) struct EmojiRequest {
     emoji: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReactionsDto {
+pub(super) struct ReactionsDto {
     reaction_counts: std::collections::BTreeMap<String, i64>,
     user_reactions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,7 +174,21 @@ async fn react(
     Ok(HttpResponse::Ok().json(ReactionsDto::from(change, action == ReactionAction::Toggle)))
 }
 
-async fn add_reaction(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/reactions/add",
+    tag = "reactions",
+    summary = "add-reaction",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = EmojiRequest,
+    responses(
+        (status = 200, description = "Success", body = ReactionsDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn add_reaction(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -153,7 +197,21 @@ async fn add_reaction(
     react(state, caller, &path, body.emoji, ReactionAction::Add).await
 }
 
-async fn remove_reaction(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/reactions/remove",
+    tag = "reactions",
+    summary = "remove-reaction",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = EmojiRequest,
+    responses(
+        (status = 200, description = "Success", body = ReactionsDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn remove_reaction(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -162,7 +220,21 @@ async fn remove_reaction(
     react(state, caller, &path, body.emoji, ReactionAction::Remove).await
 }
 
-async fn toggle_reaction(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/reactions/toggle",
+    tag = "reactions",
+    summary = "toggle-reaction",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = EmojiRequest,
+    responses(
+        (status = 200, description = "Success", body = ReactionsDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn toggle_reaction(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -171,29 +243,43 @@ async fn toggle_reaction(
     react(state, caller, &path, body.emoji, ReactionAction::Toggle).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ListReactionsRequest {
+pub(super) struct ListReactionsRequest {
     emoji: String,
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReactionDto {
+pub(super) struct ReactionEntry {
     user: UserSummaryDto,
     emoji: String,
     created_at: WireTime,
 }
 
-#[derive(Serialize)]
-struct ReactionList {
-    data: Vec<ReactionDto>,
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ReactionList {
+    data: Vec<ReactionEntry>,
     page: TotalPage,
 }
 
-async fn list_reactions(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/reactions/list",
+    tag = "reactions",
+    summary = "list-reactions",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ListReactionsRequest,
+    responses(
+        (status = 200, description = "Success", body = ReactionList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list_reactions(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -212,7 +298,7 @@ async fn list_reactions(
         data: page
             .reactions
             .iter()
-            .map(|r| ReactionDto {
+            .map(|r| ReactionEntry {
                 user: UserSummaryDto::from(&r.user),
                 emoji: r.emoji.clone(),
                 created_at: WireTime(r.created_at),
@@ -222,7 +308,21 @@ async fn list_reactions(
     }))
 }
 
-async fn pin(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/pin",
+    tag = "pins",
+    summary = "pin-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = MessageDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn pin(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -235,7 +335,21 @@ async fn pin(
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
 }
 
-async fn unpin(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/unpin",
+    tag = "pins",
+    summary = "unpin-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = MessageDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn unpin(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -248,20 +362,36 @@ async fn unpin(
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReportRequest {
+pub(super) struct ReportRequest {
     reason: String,
     details: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ReportDto {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ReportDto {
+    #[schema(value_type = String)]
     message: &'static str,
+    #[schema(value_type = String)]
     code: &'static str,
 }
 
-async fn report(
+#[utoipa::path(
+    post,
+    path = "/chat/messages/{id}/report",
+    tag = "messages",
+    summary = "report-message",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ReportRequest,
+    responses(
+        (status = 200, description = "Success", body = ReportDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn report(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -286,28 +416,42 @@ async fn report(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ListPinsRequest {
+pub(super) struct ListPinsRequest {
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PinDto {
+pub(super) struct PinEntry {
     message: MessageDto,
     pinned_by: WireId,
     pinned_at: WireTime,
 }
 
-#[derive(Serialize)]
-struct PinList {
-    data: Vec<PinDto>,
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct PinList {
+    data: Vec<PinEntry>,
     page: CursorPage,
 }
 
-async fn list_pins(
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/pins/list",
+    tag = "pins",
+    summary = "list-pinned-messages",
+    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    request_body = ListPinsRequest,
+    responses(
+        (status = 200, description = "Success", body = PinList),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn list_pins(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
@@ -322,7 +466,7 @@ async fn list_pins(
         data: page
             .pins
             .iter()
-            .map(|p| PinDto {
+            .map(|p| PinEntry {
                 message: MessageDto::from(&p.message),
                 pinned_by: WireId(p.pinned_by.get()),
                 pinned_at: WireTime(p.pinned_at),

@@ -8,7 +8,7 @@ use super::conversations::Empty;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::{WireId, WireTime};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,15 +19,28 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/chat/subscribe-token", web::post().to(subscribe_token));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ConnectionTokenDto {
+pub(super) struct ConnectionTokenDto {
     token: String,
     expires_at: WireTime,
     channels: Vec<String>,
 }
 
-async fn connection_token(
+#[utoipa::path(
+    post,
+    path = "/realtime/connection-token",
+    tag = "realtime",
+    summary = "get-connection-token",
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Success", body = ConnectionTokenDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn connection_token(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(_): JsonBody<Empty>,
@@ -40,21 +53,34 @@ async fn connection_token(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SubscribeRequest {
+pub(super) struct SubscribeRequest {
     conversation_id: WireId,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SubscribeTokenDto {
+pub(super) struct SubscribeTokenDto {
     token: String,
     channel: String,
     expires_at: WireTime,
 }
 
-async fn subscribe_token(
+#[utoipa::path(
+    post,
+    path = "/chat/subscribe-token",
+    tag = "realtime",
+    summary = "get-subscribe-token",
+    request_body = SubscribeRequest,
+    responses(
+        (status = 200, description = "Success", body = SubscribeTokenDto),
+        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
+        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn subscribe_token(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<SubscribeRequest>,

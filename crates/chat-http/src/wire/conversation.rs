@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::{WireId, WireTime, raw_json, wire_time};
 
 /// `UserSummary`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSummaryDto {
     id: WireId,
@@ -30,18 +30,23 @@ impl From<&User> for UserSummaryDto {
 }
 
 /// `Conversation`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDto {
     id: WireId,
+    #[schema(value_type = String)]
     kind: &'static str,
+    #[schema(value_type = String)]
     visibility: &'static str,
+    #[schema(value_type = String)]
     history_mode: &'static str,
+    #[schema(value_type = String)]
     posting_policy: &'static str,
     name: Option<String>,
     description: Option<String>,
     avatar_file_id: Option<WireId>,
     avatar_url: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Box<RawValue>>,
     created_by: WireId,
     created_at: WireTime,
@@ -90,7 +95,7 @@ impl From<&ConversationView> for ConversationDto {
 }
 
 /// The last message as a sidebar shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MessagePreviewDto {
     id: WireId,
@@ -115,9 +120,10 @@ impl From<&MessagePreview> for MessagePreviewDto {
 }
 
 /// The caller's `membership`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipDto {
+    #[schema(value_type = String)]
     role: &'static str,
     joined_at: WireTime,
     last_read_message_id: Option<WireId>,
@@ -125,6 +131,7 @@ pub struct MembershipDto {
     mention_count: i64,
     starred: bool,
     mute_until: Option<WireTime>,
+    #[schema(value_type = String)]
     notify_level: &'static str,
     hidden: bool,
 }

@@ -6,10 +6,11 @@ use serde::Serialize;
 use super::{UserSummaryDto, WireTime};
 
 /// A member as lists and member operations return it: `{ user, role, joinedAt }`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberDto {
     user: UserSummaryDto,
+    #[schema(value_type = String)]
     role: &'static str,
     joined_at: WireTime,
 }
@@ -25,9 +26,10 @@ impl From<&Member> for MemberDto {
 }
 
 /// A member as `member.*` events carry it: `{ user, role }`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct MemberEventDto {
     user: UserSummaryDto,
+    #[schema(value_type = String)]
     role: &'static str,
 }
 

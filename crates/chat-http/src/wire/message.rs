@@ -10,7 +10,7 @@ use super::{UserSummaryDto, WireId, WireTime, raw_json, wire_time};
 
 /// `Message`. A deleted message is a tombstone: content empty, gif and
 /// metadata null, mentions, attachments and link previews empty.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageDto {
     id: WireId,
@@ -25,6 +25,7 @@ pub struct MessageDto {
     thread_reply_count: i64,
     last_reply_at: Option<WireTime>,
     quoted_message: Option<QuotedMessageDto>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Box<RawValue>>,
     client_msg_id: Option<String>,
     attachments: Vec<AttachmentDto>,
@@ -91,7 +92,7 @@ impl From<&MessageView> for MessageDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct QuotedMessageDto {
     id: WireId,
@@ -116,7 +117,7 @@ impl From<&QuotedMessage> for QuotedMessageDto {
 }
 
 /// `Attachment`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentDto {
     id: WireId,
@@ -126,6 +127,7 @@ pub struct AttachmentDto {
     filename: String,
     content_type: String,
     size: i64,
+    #[schema(value_type = String)]
     status: &'static str,
     url: Option<String>,
     created_at: WireTime,
@@ -149,7 +151,7 @@ impl From<&Attachment> for AttachmentDto {
 }
 
 /// `LinkPreview`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LinkPreviewDto {
     url: String,

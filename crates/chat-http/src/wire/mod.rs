@@ -67,6 +67,34 @@ impl<'de> Deserialize<'de> for WireId {
     }
 }
 
+impl utoipa::PartialSchema for WireId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^-?[0-9]{1,19}$"))
+            .description(Some("An int64 id as a decimal string"))
+            .examples(["42"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WireId {}
+
+impl utoipa::PartialSchema for WireTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .description(Some("RFC 3339, UTC, milliseconds"))
+            .examples(["2026-11-22T10:15:30.123Z"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WireTime {}
+
 const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
@@ -133,7 +161,7 @@ pub fn snippet_html(snippet: &str) -> String {
 }
 
 /// `{ "message": "..." }`, the answer of operations that return no resource.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageResponse {
     pub message: String,
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// `{ nextCursor, hasMore }`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CursorPage {
     next_cursor: Option<String>,
@@ -22,7 +22,7 @@ impl CursorPage {
 }
 
 /// `{ nextCursor, hasMore, total }`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TotalPage {
     next_cursor: Option<String>,

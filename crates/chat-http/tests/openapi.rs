@@ -1,0 +1,83 @@
+//! The committed API description is the one the code generates, and it
+//! describes every operation of the contract.
+
+use std::path::PathBuf;
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
+}
+
+fn generated() -> String {
+    let mut json = serde_json::to_string_pretty(&chat_http::openapi()).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+#[test]
+fn the_committed_description_is_current() {
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(committed_path(), generated())
+            .unwrap_or_else(|e| panic!("writing docs/openapi.json: {e}"));
+        return;
+    }
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    assert!(
+        committed == generated(),
+        "docs/openapi.json is stale: run `cargo xtask openapi` and commit it"
+    );
+}
+
+#[test]
+fn every_contract_operation_is_described() {
+    let description = chat_http::openapi();
+    assert!(description.openapi == utoipa::openapi::OpenApiVersion::Version31);
+    let paths: Vec<&String> = description.paths.paths.keys().collect();
+    let contract = [
+        "/chat/conversations/create",
+        "/chat/conversations/list",
+        "/chat/conversations/{id}/get",
+        "/chat/conversations/{id}/update",
+        "/chat/conversations/{id}/archive",
+        "/chat/conversations/{id}/unarchive",
+        "/chat/conversations/{id}/convert",
+        "/chat/conversations/{id}/delete",
+        "/chat/conversations/{id}/members/list",
+        "/chat/conversations/{id}/members/add",
+        "/chat/conversations/{id}/members/remove",
+        "/chat/conversations/{id}/members/role",
+        "/chat/conversations/{id}/leave",
+        "/chat/conversations/{id}/read",
+        "/chat/conversations/{id}/preferences/update",
+        "/chat/conversations/{id}/pins/list",
+        "/chat/conversations/{id}/attachments/list",
+        "/chat/unread/get",
+        "/chat/messages/send",
+        "/chat/messages/list",
+        "/chat/messages/search",
+        "/chat/messages/{id}/get",
+        "/chat/messages/{id}/update",
+        "/chat/messages/{id}/delete",
+        "/chat/messages/{id}/reactions/add",
+        "/chat/messages/{id}/reactions/remove",
+        "/chat/messages/{id}/reactions/toggle",
+        "/chat/messages/{id}/reactions/list",
+        "/chat/messages/{id}/pin",
+        "/chat/messages/{id}/unpin",
+        "/chat/messages/{id}/report",
+        "/chat/typing/send",
+        "/realtime/connection-token",
+        "/chat/subscribe-token",
+        "/chat/attachments/upload-ticket",
+        "/chat/attachments/finalize",
+    ];
+    let missing: Vec<&&str> = contract
+        .iter()
+        .filter(|op| !paths.iter().any(|p| p == *op))
+        .collect();
+    assert!(missing.is_empty(), "not described: {missing:?}");
+    assert_eq!(
+        paths.len(),
+        contract.len(),
+        "described but not in the contract: {paths:?}"
+    );
+}
