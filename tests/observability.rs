@@ -112,3 +112,51 @@ async fn the_api_description_and_its_viewer_are_served() {
     let viewer = viewer.map(|r| r.status().as_u16()).unwrap_or(0);
     assert_eq!(viewer, 200, "the interactive viewer, with vendored assets");
 }
+
+#[test]
+fn a_bad_setting_stops_the_server_with_a_clear_message() {
+    let binary =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/chat-server");
+    // The binary is built by the other tests of this crate; build it if alone.
+    if !binary.exists() {
+        let status = std::process::Command::new(
+            std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        )
+        .args(["build", "-q", "-p", "chat-server"])
+        .status();
+        assert!(status.is_ok_and(|s| s.success()));
+    }
+    for (key, value, mentioned) in [
+        ("UNFURL_ALLOW", "not-an-address", "UNFURL_ALLOW"),
+        (
+            "CENTRIFUGO_API_URL",
+            "http://127.0.0.1:1",
+            "CENTRIFUGO_API_KEY",
+        ),
+        ("AUTH_HS256_SECRET", "short", "AUTH_HS256_SECRET"),
+        ("CHAT_SEND_BURST", "lots", "send-burst"),
+    ] {
+        let output = std::process::Command::new(&binary)
+            .env_clear()
+            .env("CHAT_BIND", "127.0.0.1:0")
+            .env(key, value)
+            .output();
+        let output = match output {
+            Ok(output) => output,
+            Err(e) => panic!("running chat-server: {e}"),
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{key}={value} must stop the server"
+        );
+        assert!(
+            stderr.contains(mentioned),
+            "{key}={value}: the message names {mentioned}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "an error, not a panic: {stderr}"
+        );
+    }
+}

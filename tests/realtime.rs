@@ -203,6 +203,15 @@ async fn an_outage_delays_events_but_loses_none() {
     let created = wait_for_created(&centrifugo, &conversation, 40).await;
     assert_eq!(seqs(&created), (1..=40).collect::<Vec<i64>>());
     wait_for_outbox_empty(&server).await;
+    let metrics = reqwest::get(format!("{}/metrics", server.base())).await;
+    let metrics = match metrics {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(e) => panic!("GET /metrics: {e}"),
+    };
+    assert!(
+        metrics.contains("chat_outbox_publish_failures_total{kind=\"retry\"}"),
+        "the outage shows in the failure counter"
+    );
 }
 
 async fn wait_for_outbox_empty(server: &TestServer) {
