@@ -194,16 +194,19 @@ impl State {
         }
     }
 
+    /// The conversation as `viewer` sees it, or as events show it (no
+    /// viewer: no membership, the first members whoever they are, the last
+    /// message whatever the history floor).
     fn conversation_view(
         &self,
         conversation: &Conversation,
-        viewer: &Membership,
+        viewer: Option<&Membership>,
     ) -> Result<ConversationView, ChatError> {
         let last_message = self
             .timeline(conversation.id)
             .rev()
             .find(|m| m.is_top_level())
-            .filter(|m| viewer.sees_seq(m.seq))
+            .filter(|m| viewer.is_none_or(|v| v.sees_seq(m.seq)))
             .map(|m| self.preview(m))
             .transpose()?;
         let other_members =
@@ -212,7 +215,7 @@ impl State {
             } else {
                 let mut others: Vec<&Membership> = self
                     .members_of(conversation.id)
-                    .filter(|m| m.user_id != viewer.user_id)
+                    .filter(|m| viewer.is_none_or(|v| m.user_id != v.user_id))
                     .collect();
                 others.sort_by_key(|m| (m.joined_at, m.user_id));
                 others
@@ -225,38 +228,14 @@ impl State {
             conversation: conversation.clone(),
             last_message,
             other_members,
-            membership: Some(self.membership_view(viewer)),
+            membership: viewer.map(|v| self.membership_view(v)),
             avatar_url: None,
         })
     }
 
-    /// The conversation as events show it: no viewer, up to five members.
+    /// The conversation as events show it.
     fn event_view(&self, conversation: &Conversation) -> Result<ConversationView, ChatError> {
-        let last_message = self
-            .timeline(conversation.id)
-            .rev()
-            .find(|m| m.is_top_level())
-            .map(|m| self.preview(m))
-            .transpose()?;
-        let other_members =
-            if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
-                Vec::new()
-            } else {
-                let mut members: Vec<&Membership> = self.members_of(conversation.id).collect();
-                members.sort_by_key(|m| (m.joined_at, m.user_id));
-                members
-                    .into_iter()
-                    .take(OTHER_MEMBERS_SHOWN)
-                    .map(|m| self.user(m.user_id))
-                    .collect::<Result<_, _>>()?
-            };
-        Ok(ConversationView {
-            conversation: conversation.clone(),
-            last_message,
-            other_members,
-            membership: None,
-            avatar_url: None,
-        })
+        self.conversation_view(conversation, None)
     }
 
     fn member(
@@ -539,7 +518,7 @@ impl ConversationRepository for InMemoryStore {
             .get(&id)
             .zip(state.membership(id, viewer))
         {
-            Some((c, m)) => state.conversation_view(c, m).map(Some),
+            Some((c, m)) => state.conversation_view(c, Some(m)).map(Some),
             None => Ok(None),
         }
     }
@@ -580,7 +559,7 @@ impl ConversationRepository for InMemoryStore {
         rows.sort_by_key(|(c, _)| std::cmp::Reverse((c.activity_at(), c.id)));
         rows.into_iter()
             .take(query.limit)
-            .map(|(c, m)| state.conversation_view(c, m))
+            .map(|(c, m)| state.conversation_view(c, Some(m)))
             .collect()
     }
 
