@@ -16,7 +16,6 @@ use time::OffsetDateTime;
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
-use crate::outbox::write_events;
 use crate::reactions::decorate;
 
 const COLUMNS: &str = "id, conversation_id, message_id, uploader_id, filename, content_type, size, object_key, ready, created_at";
@@ -172,8 +171,7 @@ impl AttachmentRepository for PgStore {
         events: EventsFor<MessageView>,
     ) -> Result<MessageView, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MessageView> {
             let linked = diesel::sql_query(
                 "UPDATE attachments a SET message_id = $2 FROM messages m \
@@ -195,7 +193,7 @@ impl AttachmentRepository for PgStore {
                 .into_view();
             let sender = view.message.sender_id;
             decorate(conn, Some(sender), std::slice::from_mut(&mut view)).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(view)
         })
         .await

@@ -19,7 +19,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
-use crate::outbox::write_events;
 use crate::rows::{
     AccessRow, CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow,
     MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, MESSAGE_JOINS, MemberUserRow, MessageRow, USER_COLUMNS,
@@ -171,8 +170,7 @@ impl ConversationRepository for PgStore {
         events: EventsFor<Conversation>,
     ) -> Result<Created<Conversation>, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Created<Conversation>> {
             let direct_key = new.direct_pair.map(|p| p.key());
             let inserted: Option<ConversationRow> = diesel::sql_query(format!(
@@ -250,7 +248,7 @@ impl ConversationRepository for PgStore {
             .get_result(conn)
             .await?;
             let conversation = conversation.into_domain()?;
-            write_events(conn, encoder.as_ref(), partitions, events(&conversation)).await?;
+            outbox.write(conn, events(&conversation)).await?;
             Ok(Created { value: conversation, is_new: true })
         })
         .await
@@ -360,8 +358,7 @@ impl ConversationRepository for PgStore {
         events: EventsFor<MembershipView>,
     ) -> Result<MembershipView, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MembershipView> {
             diesel::sql_query(
                 "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
@@ -394,7 +391,7 @@ impl ConversationRepository for PgStore {
                 unread_count: row.unread_count,
                 mention_count: row.mention_count,
             };
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(view)
         })
         .await

@@ -37,6 +37,7 @@ pub use migrate::run_migrations;
 pub use relay::{PgOutboxRelay, listen_for_outbox};
 
 use error::StoreError;
+use outbox::OutboxWriter;
 
 /// How to reach the database and shape the outbox.
 #[derive(Debug, Clone)]
@@ -54,8 +55,7 @@ pub struct PgConfig {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
-    encoder: Arc<dyn EventEncoder>,
-    outbox_partitions: i32,
+    outbox: OutboxWriter,
 }
 
 impl PgStore {
@@ -74,8 +74,10 @@ impl PgStore {
             .build()?;
         Ok(Self {
             pool,
-            encoder,
-            outbox_partitions: config.outbox_partitions.max(1),
+            outbox: OutboxWriter {
+                encoder,
+                partitions: config.outbox_partitions.max(1),
+            },
         })
     }
 

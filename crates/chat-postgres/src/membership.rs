@@ -14,7 +14,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, last_messages, other_members, view_select};
 use crate::error::{StoreError, StoreResult};
-use crate::outbox::write_events;
 use crate::rows::{
     CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow, MEMBER_COLUMNS, MemberRow,
 };
@@ -151,8 +150,7 @@ impl PgStore {
         events: EventsFor<ConversationView>,
     ) -> Result<Conversation, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Conversation> {
             let rows: Vec<ConversationRow> = diesel::sql_query(format!(
                 "UPDATE conversations c SET \
@@ -188,7 +186,7 @@ impl PgStore {
                 .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
                 .into_domain()?;
             let view = event_view(conn, conversation.clone()).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(conversation)
         })
         .await
@@ -201,13 +199,12 @@ impl PgStore {
         events: EventsFor<ConversationView>,
     ) -> Result<(), ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<()> {
             let conversation = lock(conn, id).await?;
             let view = event_view(conn, conversation).await?;
             // Written first: the members are still there to address.
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             diesel::sql_query("DELETE FROM conversations WHERE id = $1")
                 .bind::<BigInt, _>(id.get())
                 .execute(conn)
@@ -263,8 +260,7 @@ impl PgStore {
         events: EventsFor<MembersChanged>,
     ) -> Result<Vec<Member>, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Vec<Member>> {
             let conversation = lock(conn, id).await?;
             let raw: Vec<i64> = users.iter().map(|u| u.get()).collect();
@@ -316,7 +312,7 @@ impl PgStore {
                 conversation: event_view(conn, conversation.into_domain()?).await?,
                 members: added,
             };
-            write_events(conn, encoder.as_ref(), partitions, events(&changed)).await?;
+            outbox.write(conn, events(&changed)).await?;
             Ok(members)
         })
         .await
@@ -330,8 +326,7 @@ impl PgStore {
         events: EventsFor<MembersChanged>,
     ) -> Result<Member, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Member> {
             let conversation = lock(conn, id).await?;
             let removed = member(conn, id, user)
@@ -349,7 +344,7 @@ impl PgStore {
                 conversation: event_view(conn, conversation).await?,
                 members: vec![removed.clone()],
             };
-            write_events(conn, encoder.as_ref(), partitions, events(&changed)).await?;
+            outbox.write(conn, events(&changed)).await?;
             Ok(removed)
         })
         .await
@@ -364,8 +359,7 @@ impl PgStore {
         events: EventsFor<Member>,
     ) -> Result<Member, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Member> {
             lock(conn, id).await?;
             let current = member(conn, id, user)
@@ -381,7 +375,7 @@ impl PgStore {
                 .execute(&mut *conn)
                 .await?;
             let updated = Member { role, ..current };
-            write_events(conn, encoder.as_ref(), partitions, events(&updated)).await?;
+            outbox.write(conn, events(&updated)).await?;
             Ok(updated)
         })
         .await
@@ -396,8 +390,7 @@ impl PgStore {
         events: EventsFor<LeaveOutcome>,
     ) -> Result<LeaveOutcome, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<LeaveOutcome> {
             let conversation = lock(conn, id).await?;
             let left = member(conn, id, user)
@@ -452,7 +445,7 @@ impl PgStore {
                     }
                 }
             };
-            write_events(conn, encoder.as_ref(), partitions, events(&outcome)).await?;
+            outbox.write(conn, events(&outcome)).await?;
             if outcome.deleted {
                 diesel::sql_query("DELETE FROM conversations WHERE id = $1")
                     .bind::<BigInt, _>(id.get())
@@ -473,8 +466,7 @@ impl PgStore {
         events: EventsFor<MembershipView>,
     ) -> Result<MembershipView, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MembershipView> {
             diesel::sql_query(
                 "UPDATE conversation_members SET starred = COALESCE($3, starred), \
@@ -491,7 +483,7 @@ impl PgStore {
             .execute(&mut *conn)
             .await?;
             let view = membership_view(conn, id, user).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(view)
         })
         .await

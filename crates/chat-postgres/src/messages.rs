@@ -17,7 +17,6 @@ use crate::PgStore;
 use crate::attachments::link_to_new_message;
 use crate::conversations::UNREAD_LATERAL;
 use crate::error::{StoreError, StoreResult};
-use crate::outbox::write_events;
 use crate::previews::queue_links;
 use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
@@ -109,8 +108,7 @@ impl PgStore {
         new: &NewMessage,
         events: EventsFor<SentMessage>,
     ) -> StoreResult<Created<SentMessage>> {
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Created<SentMessage>> {
             if let Some(existing) = find_by_client_id(conn, new).await? {
                 return existing_send(conn, existing).await;
@@ -227,7 +225,7 @@ impl PgStore {
                 member_unread(conn, new).await?
             };
             let sent = SentMessage { message, parent, member_unread, large };
-            write_events(conn, encoder.as_ref(), partitions, events(&sent)).await?;
+            outbox.write(conn, events(&sent)).await?;
             Ok(Created { value: sent, is_new: true })
         })
         .await
@@ -403,8 +401,7 @@ impl PgStore {
         events: EventsFor<MessageView>,
     ) -> Result<MessageView, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MessageView> {
             let current = lock_live(conn, id).await?;
             let mentions: Option<Vec<i64>> = patch
@@ -454,7 +451,7 @@ impl PgStore {
                 queue_links(conn, id.get(), links).await?;
             }
             let view = decorated(conn, id, current.sender_id).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(view)
         })
         .await
@@ -468,8 +465,7 @@ impl PgStore {
         events: EventsFor<MessageView>,
     ) -> Result<MessageView, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MessageView> {
             let current = load_locked(conn, id).await?;
             if current.is_deleted() {
@@ -493,7 +489,7 @@ impl PgStore {
                     .await?;
             }
             let view = decorated(conn, id, current.sender_id).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(view)
         })
         .await

@@ -6,6 +6,8 @@
 //! conversation's channel are written while holding that conversation's row
 //! lock, so their ids are in commit order within the conversation.
 
+use std::sync::Arc;
+
 use chat_domain::events::{
     Audience, EventEncoder, OutboxEvent, conversation_channel, personal_channel,
 };
@@ -35,8 +37,27 @@ impl OutboxRows {
     }
 }
 
+/// Writes events as outbox rows: how they are encoded, and into how many
+/// partitions.
+#[derive(Clone)]
+pub(crate) struct OutboxWriter {
+    pub(crate) encoder: Arc<dyn EventEncoder>,
+    pub(crate) partitions: i32,
+}
+
+impl OutboxWriter {
+    /// Writes `events` in the transaction of `conn`.
+    pub(crate) async fn write(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: Vec<OutboxEvent>,
+    ) -> StoreResult<()> {
+        write_events(conn, self.encoder.as_ref(), self.partitions, events).await
+    }
+}
+
 /// Writes `events` as outbox rows.
-pub(crate) async fn write_events(
+async fn write_events(
     conn: &mut AsyncPgConnection,
     encoder: &dyn EventEncoder,
     partitions: i32,

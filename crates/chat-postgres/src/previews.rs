@@ -14,7 +14,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
-use crate::outbox::write_events;
 use crate::reactions::decorate;
 
 #[derive(QueryableByName)]
@@ -191,8 +190,7 @@ impl LinkPreviewRepository for PgStore {
         events: EventsFor<MessageView>,
     ) -> Result<Option<MessageView>, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Option<MessageView>> {
             #[derive(QueryableByName)]
             struct Live {
@@ -233,7 +231,7 @@ impl LinkPreviewRepository for PgStore {
             };
             let mut view = row.into_view();
             decorate(conn, None, std::slice::from_mut(&mut view)).await?;
-            write_events(conn, encoder.as_ref(), partitions, events(&view)).await?;
+            outbox.write(conn, events(&view)).await?;
             Ok(Some(view))
         })
         .await

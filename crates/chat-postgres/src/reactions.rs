@@ -18,7 +18,6 @@ use crate::PgStore;
 use crate::attachments::load_attachments;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
-use crate::outbox::write_events;
 use crate::previews::load_previews;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
 
@@ -144,8 +143,7 @@ impl PgStore {
             at: now,
         } = request;
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<ReactionChange> {
             // One message's reactions change one at a time: the capacity
             // check and the insert cannot interleave.
@@ -220,7 +218,7 @@ impl PgStore {
                 reaction_counts: view.reaction_counts,
                 user_reactions: view.user_reactions,
             };
-            write_events(conn, encoder.as_ref(), partitions, events(&change)).await?;
+            outbox.write(conn, events(&change)).await?;
             Ok(change)
         })
         .await
@@ -275,8 +273,7 @@ impl PgStore {
         events: EventsFor<PinChange>,
     ) -> Result<PinChange, ChatError> {
         let mut conn = self.conn().await?;
-        let encoder = self.encoder.clone();
-        let partitions = self.outbox_partitions;
+        let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<PinChange> {
             let (conversation_id, _) = lock_message(conn, id).await?;
             // The conversation's pins change one at a time (capacity).
@@ -321,7 +318,7 @@ impl PgStore {
                 .into_view();
             decorate(conn, Some(user), std::slice::from_mut(&mut view)).await?;
             let change = PinChange { message: view, pinned_by: user, changed };
-            write_events(conn, encoder.as_ref(), partitions, events(&change)).await?;
+            outbox.write(conn, events(&change)).await?;
             Ok(change)
         })
         .await
