@@ -50,7 +50,10 @@ pub(super) struct SendMessageRequest {
     path = "/chat/messages/send",
     tag = "messages",
     summary = "send-message (201; 200 with the original for a repeated clientMsgId; also multipart/form-data with a payload part and file parts)",
-    request_body = SendMessageRequest,
+    request_body(content(
+        (SendMessageRequest = "application/json"),
+        (MultipartSendRequest = "multipart/form-data"),
+    )),
     responses(
         (status = 201, description = "Created", body = MessageDto),
         (status = 200, description = "Already there (an existing direct conversation, a repeated clientMsgId)", body = MessageDto),
@@ -116,6 +119,18 @@ impl SendMessageRequest {
                 .collect(),
         }
     }
+}
+
+/// send-message as `multipart/form-data`, for the API description: the
+/// handler reads the parts itself (`read_multipart`).
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the wire shape for the OpenAPI document only")]
+pub(super) struct MultipartSendRequest {
+    /// The send-message JSON body, as text; the first part.
+    payload: String,
+    /// Up to ten files, after the payload.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    file: Option<Vec<Vec<u8>>>,
 }
 
 /// Files per multipart send, at most.
