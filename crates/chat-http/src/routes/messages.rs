@@ -124,7 +124,10 @@ impl SendMessageRequest {
 /// send-message as `multipart/form-data`, for the API description: the
 /// handler reads the parts itself (`read_multipart`).
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the wire shape for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the wire shape for the OpenAPI document only"
+)]
 pub(super) struct MultipartSendRequest {
     /// The send-message JSON body, as text; the first part.
     payload: String,
