@@ -81,3 +81,81 @@ fn every_contract_operation_is_described() {
         "described but not in the contract: {paths:?}"
     );
 }
+
+/// The pattern the description gives a closed set of names: exactly the
+/// domain's spellings, so a client generated from it accepts every value the
+/// server does and no other.
+fn names_pattern(names: impl IntoIterator<Item = &'static str>) -> String {
+    format!("^({})$", names.into_iter().collect::<Vec<_>>().join("|"))
+}
+
+fn property_pattern(description: &serde_json::Value, schema: &str, property: &str) -> String {
+    description["components"]["schemas"][schema]["properties"][property]["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{schema}.{property} has no pattern"))
+        .to_owned()
+}
+
+#[test]
+fn closed_sets_of_names_are_described_as_the_domain_spells_them() {
+    use chat_domain::conversation::{
+        ConversationKind, HistoryMode, NotifyLevel, PostingPolicy, Role, Visibility,
+    };
+    use chat_domain::message::ReportReason;
+
+    let description = serde_json::to_value(chat_http::openapi()).unwrap_or_default();
+    let expected = [
+        (
+            "CreateConversationRequest",
+            "kind",
+            names_pattern(ConversationKind::ALL.iter().map(|k| k.as_str())),
+        ),
+        (
+            "CreateConversationRequest",
+            "visibility",
+            names_pattern(Visibility::ALL.iter().map(|v| v.as_str())),
+        ),
+        (
+            "CreateConversationRequest",
+            "historyMode",
+            names_pattern(HistoryMode::ALL.iter().map(|h| h.as_str())),
+        ),
+        (
+            "CreateConversationRequest",
+            "postingPolicy",
+            names_pattern(PostingPolicy::ALL.iter().map(|p| p.as_str())),
+        ),
+        (
+            "UpdateConversationRequest",
+            "postingPolicy",
+            names_pattern(PostingPolicy::ALL.iter().map(|p| p.as_str())),
+        ),
+        (
+            "ListMembersRequest",
+            "role",
+            names_pattern(Role::ALL.iter().map(|r| r.as_str())),
+        ),
+        (
+            "RoleRequest",
+            "role",
+            names_pattern(Role::ALL.iter().map(|r| r.as_str())),
+        ),
+        (
+            "PreferencesRequest",
+            "notifyLevel",
+            names_pattern(NotifyLevel::ALL.iter().map(|n| n.as_str())),
+        ),
+        (
+            "ReportRequest",
+            "reason",
+            names_pattern(ReportReason::ALL.iter().map(|r| r.as_str())),
+        ),
+    ];
+    for (schema, property, pattern) in expected {
+        assert_eq!(
+            property_pattern(&description, schema, property),
+            pattern,
+            "{schema}.{property}"
+        );
+    }
+}

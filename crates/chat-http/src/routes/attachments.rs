@@ -136,6 +136,7 @@ pub(super) async fn finalize(
 #[serde(deny_unknown_fields)]
 pub(super) struct ListAttachmentsRequest {
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -150,7 +151,7 @@ pub(super) struct AttachmentList {
     path = "/chat/conversations/{id}/attachments/list",
     tag = "attachments",
     summary = "list-conversation-attachments",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ListAttachmentsRequest,
     responses(
         (status = 200, description = "Success", body = AttachmentList),

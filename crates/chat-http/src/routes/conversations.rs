@@ -46,13 +46,17 @@ fn metadata_text(metadata: Option<serde_json::Map<String, serde_json::Value>>) -
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct CreateConversationRequest {
+    #[schema(pattern = "^(direct|group|channel)$")]
     kind: String,
     user_id: Option<WireId>,
     name: Option<String>,
     description: Option<String>,
     member_ids: Option<Vec<WireId>>,
+    #[schema(pattern = "^(private|org)$")]
     visibility: Option<String>,
+    #[schema(pattern = "^(full|sinceJoin)$")]
     history_mode: Option<String>,
+    #[schema(pattern = "^(everyone|admins)$")]
     posting_policy: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
@@ -112,6 +116,7 @@ pub(super) struct ListConversationsRequest {
     archived: Option<bool>,
     include_hidden: Option<bool>,
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 50)]
     limit: Option<i64>,
 }
 
@@ -167,7 +172,7 @@ pub(super) async fn list(
     path = "/chat/conversations/{id}/get",
     tag = "conversations",
     summary = "get-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
@@ -207,7 +212,7 @@ pub(super) struct ReadStateResponse {
     path = "/chat/conversations/{id}/read",
     tag = "conversations",
     summary = "mark-conversation-read",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = MarkReadRequest,
     responses(
         (status = 200, description = "Success", body = ReadStateResponse),

@@ -62,6 +62,7 @@ pub(super) struct UpdateConversationRequest {
     #[schema(value_type = Option<WireId>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     avatar_file_id: Option<Option<WireId>>,
+    #[schema(pattern = "^(everyone|admins)$")]
     posting_policy: Option<String>,
     #[schema(value_type = Option<Object>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
@@ -73,7 +74,7 @@ pub(super) struct UpdateConversationRequest {
     path = "/chat/conversations/{id}/update",
     tag = "conversations",
     summary = "update-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = UpdateConversationRequest,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
@@ -109,7 +110,7 @@ pub(super) async fn update(
     path = "/chat/conversations/{id}/archive",
     tag = "conversations",
     summary = "archive-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
@@ -136,7 +137,7 @@ pub(super) async fn archive(
     path = "/chat/conversations/{id}/unarchive",
     tag = "conversations",
     summary = "unarchive-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
@@ -169,7 +170,7 @@ pub(super) struct ConvertRequest {
     path = "/chat/conversations/{id}/convert",
     tag = "conversations",
     summary = "convert-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ConvertRequest,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
@@ -196,7 +197,7 @@ pub(super) async fn convert(
     path = "/chat/conversations/{id}/delete",
     tag = "conversations",
     summary = "delete-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
@@ -223,8 +224,10 @@ pub(super) async fn delete(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListMembersRequest {
+    #[schema(pattern = "^(owner|admin|member)$")]
     role: Option<String>,
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -239,7 +242,7 @@ pub(super) struct MemberList {
     path = "/chat/conversations/{id}/members/list",
     tag = "members",
     summary = "list-conversation-members",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ListMembersRequest,
     responses(
         (status = 200, description = "Success", body = MemberList),
@@ -287,7 +290,7 @@ pub(super) struct Members {
     path = "/chat/conversations/{id}/members/add",
     tag = "members",
     summary = "add-conversation-member",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = AddMembersRequest,
     responses(
         (status = 200, description = "Success", body = Members),
@@ -325,7 +328,7 @@ pub(super) struct RemoveMemberRequest {
     path = "/chat/conversations/{id}/members/remove",
     tag = "members",
     summary = "remove-conversation-member",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = RemoveMemberRequest,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
@@ -354,6 +357,7 @@ pub(super) async fn remove_member(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct RoleRequest {
     user_id: WireId,
+    #[schema(pattern = "^(owner|admin|member)$")]
     role: String,
 }
 
@@ -362,7 +366,7 @@ pub(super) struct RoleRequest {
     path = "/chat/conversations/{id}/members/role",
     tag = "members",
     summary = "change-member-role",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = RoleRequest,
     responses(
         (status = 200, description = "Success", body = MemberDto),
@@ -392,7 +396,7 @@ pub(super) async fn change_role(
     path = "/chat/conversations/{id}/leave",
     tag = "members",
     summary = "leave-conversation",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
@@ -423,6 +427,7 @@ pub(super) struct PreferencesRequest {
     #[schema(value_type = Option<WireTime>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     mute_until: Option<Option<WireTime>>,
+    #[schema(pattern = "^(all|mentions|everyone|none)$")]
     notify_level: Option<String>,
 }
 
@@ -431,7 +436,7 @@ pub(super) struct PreferencesRequest {
     path = "/chat/conversations/{id}/preferences/update",
     tag = "conversations",
     summary = "update-conversation-preferences",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = PreferencesRequest,
     responses(
         (status = 200, description = "Success", body = MembershipDto),

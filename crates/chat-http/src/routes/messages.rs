@@ -251,7 +251,9 @@ pub(super) struct ListMessagesRequest {
     before: Option<WireId>,
     after: Option<WireId>,
     around: Option<WireId>,
+    #[schema(pattern = "^(newest|oldest|firstUnread)$")]
     anchor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     filters: Option<Filters>,
 }
@@ -339,7 +341,7 @@ pub(super) async fn list(
     path = "/chat/messages/{id}/get",
     tag = "messages",
     summary = "get-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
@@ -362,12 +364,14 @@ pub(super) async fn get(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct SearchMessagesRequest {
+    #[schema(max_length = 500)]
     query: String,
     conversation_id: Option<WireId>,
     sender_id: Option<WireId>,
     from: Option<WireTime>,
     to: Option<WireTime>,
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 

@@ -64,7 +64,7 @@ pub(super) struct EditMessageRequest {
     path = "/chat/messages/{id}/update",
     tag = "messages",
     summary = "edit-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = EditMessageRequest,
     responses(
         (status = 200, description = "Success", body = MessageDto),
@@ -110,7 +110,7 @@ pub(super) struct DeletedDto {
     path = "/chat/messages/{id}/delete",
     tag = "messages",
     summary = "delete-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = DeletedDto),
@@ -138,6 +138,7 @@ pub(super) async fn delete(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EmojiRequest {
+    #[schema(min_length = 1, max_length = 10, pattern = "\\S")]
     emoji: String,
 }
 
@@ -179,7 +180,7 @@ async fn react(
     path = "/chat/messages/{id}/reactions/add",
     tag = "reactions",
     summary = "add-reaction",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
@@ -202,7 +203,7 @@ pub(super) async fn add_reaction(
     path = "/chat/messages/{id}/reactions/remove",
     tag = "reactions",
     summary = "remove-reaction",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
@@ -225,7 +226,7 @@ pub(super) async fn remove_reaction(
     path = "/chat/messages/{id}/reactions/toggle",
     tag = "reactions",
     summary = "toggle-reaction",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
@@ -246,8 +247,10 @@ pub(super) async fn toggle_reaction(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListReactionsRequest {
+    #[schema(min_length = 1, max_length = 10, pattern = "\\S")]
     emoji: String,
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -270,7 +273,7 @@ pub(super) struct ReactionList {
     path = "/chat/messages/{id}/reactions/list",
     tag = "reactions",
     summary = "list-reactions",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ListReactionsRequest,
     responses(
         (status = 200, description = "Success", body = ReactionList),
@@ -313,7 +316,7 @@ pub(super) async fn list_reactions(
     path = "/chat/messages/{id}/pin",
     tag = "pins",
     summary = "pin-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
@@ -340,7 +343,7 @@ pub(super) async fn pin(
     path = "/chat/messages/{id}/unpin",
     tag = "pins",
     summary = "unpin-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
@@ -365,6 +368,7 @@ pub(super) async fn unpin(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportRequest {
+    #[schema(pattern = "^(spam|harassment|hate|violence|sexual|self_harm|other)$")]
     reason: String,
     details: Option<String>,
 }
@@ -382,7 +386,7 @@ pub(super) struct ReportDto {
     path = "/chat/messages/{id}/report",
     tag = "messages",
     summary = "report-message",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ReportRequest,
     responses(
         (status = 200, description = "Success", body = ReportDto),
@@ -420,6 +424,7 @@ pub(super) async fn report(
 #[serde(deny_unknown_fields)]
 pub(super) struct ListPinsRequest {
     cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -442,7 +447,7 @@ pub(super) struct PinList {
     path = "/chat/conversations/{id}/pins/list",
     tag = "pins",
     summary = "list-pinned-messages",
-    params(("id" = String, Path, description = "The id, a decimal int64 string")),
+    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
     request_body = ListPinsRequest,
     responses(
         (status = 200, description = "Success", body = PinList),
