@@ -333,6 +333,71 @@ async fn bad_input_is_a_clear_4xx() {
     );
 }
 
+/// PostgreSQL cannot store NUL in `text` or `jsonb`; it is refused where it
+/// enters (a clear 422 naming the field) rather than reaching the store.
+#[tokio::test]
+async fn nul_characters_are_refused_naming_the_field() {
+    let server = TestServer::postgres().await;
+    let ann = server.token(1, 1);
+    let created = server
+        .post(&ann, "/chat/conversations/create", json!({"kind": "group"}))
+        .await;
+    let group = created.body["id"].as_str().unwrap().to_owned();
+
+    let content = server
+        .post(
+            &ann,
+            "/chat/messages/send",
+            json!({"conversationId": group, "content": "a\u{0}b"}),
+        )
+        .await;
+    assert_envelope(&content, 422, "validation_failed");
+    assert_eq!(content.body["error"]["details"]["field"], "content");
+
+    let metadata = server
+        .post(
+            &ann,
+            "/chat/messages/send",
+            json!({"conversationId": group, "content": "ok", "metadata": {"k": ["x", "\u{0}"]}}),
+        )
+        .await;
+    assert_envelope(&metadata, 422, "validation_failed");
+    assert_eq!(metadata.body["error"]["details"]["field"], "metadata.k[1]");
+
+    let sent = server
+        .post(
+            &ann,
+            "/chat/messages/send",
+            json!({"conversationId": group, "content": "ok"}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let message = sent.body["id"].as_str().unwrap().to_owned();
+    let report = server
+        .post(
+            &ann,
+            &format!("/chat/messages/{message}/report"),
+            json!({"reason": "spam", "details": "=\u{0}"}),
+        )
+        .await;
+    assert_envelope(&report, 422, "validation_failed");
+    assert_eq!(report.body["error"]["details"]["field"], "details");
+
+    // A profile claim with a NUL is display text: the NUL is dropped and the
+    // token still works.
+    let mut odd_name = claims(4, 1);
+    odd_name["name"] = json!("Zoë\u{0}");
+    let zoe = sign_hs256(chat_e2e::SECRET, &odd_name);
+    let listed = server
+        .post(
+            &zoe,
+            "/chat/conversations/create",
+            json!({"kind": "direct", "userId": "1"}),
+        )
+        .await;
+    assert_eq!(listed.status, 201, "{:?}", listed.body);
+}
+
 fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();

@@ -93,9 +93,9 @@ impl Authenticator {
         Ok(User {
             id: UserId::new(id),
             org_id: OrgId::new(org),
-            name: claims.name,
-            username: claims.preferred_username,
-            avatar_url: claims.picture,
+            name: claims.name.map(without_nul),
+            username: claims.preferred_username.map(without_nul),
+            avatar_url: claims.picture.map(without_nul),
         })
     }
 }
@@ -162,5 +162,16 @@ impl FromRequest for Authenticated {
             state.chat.provision_user(user).await?;
             Ok(Self(caller))
         })
+    }
+}
+
+/// Profile claims are display text from the identity provider: a NUL in one
+/// (which PostgreSQL cannot store) is dropped rather than failing every
+/// request the token makes.
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "")
+    } else {
+        text
     }
 }

@@ -70,11 +70,117 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     deserializer
         .end()
         .map_err(|e| ApiError::validation("body", e.to_string()))?;
+    if has_escaped_nul(bytes) {
+        return Err(refuse_nul(bytes));
+    }
     Ok(value)
+}
+
+/// Whether the JSON text holds a `\u0000` escape. JSON has no other way to
+/// carry a NUL (raw control characters are invalid in strings), and a
+/// backslash only ever appears inside strings, so skipping each escape's
+/// second character is enough to tell `\u0000` from `\\u0000`.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// NUL is refused in every string and key: PostgreSQL's `text` and `jsonb`
+/// cannot store it, and every store must accept the same input. The error
+/// names the first field that holds one.
+fn refuse_nul(bytes: &[u8]) -> ApiError {
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|value| nul_path(&value, String::new()))
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError::validation(field, "must not contain the NUL character (U+0000)")
+}
+
+/// The wire path (`metadata.key`, `mentions[1]`) of the first string or key
+/// holding a NUL.
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(child)
+            } else {
+                nul_path(item, child)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// serde names an unknown field only in its message: "unknown field `x`, ...".
 fn unknown_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     rest.split('`').next().map(ToOwned::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        #[allow(dead_code, reason = "only parsed")]
+        content: Option<String>,
+        #[allow(dead_code, reason = "only parsed")]
+        metadata: Option<serde_json::Value>,
+    }
+
+    /// The field a refusal names, or `None` when the body is accepted.
+    fn refused_field(body: &str) -> Option<String> {
+        match parse_json::<Sample>(body.as_bytes()) {
+            Ok(_) => None,
+            Err(error) => {
+                assert_eq!(error.code(), "validation_failed", "{error}");
+                Some(error.field().unwrap_or_default().to_owned())
+            }
+        }
+    }
+
+    #[test]
+    fn a_nul_in_a_string_is_refused_naming_the_field() {
+        assert_eq!(
+            refused_field(r#"{"content": "a\u0000b"}"#).as_deref(),
+            Some("content")
+        );
+    }
+
+    #[test]
+    fn a_nul_deep_in_metadata_is_refused_naming_its_path() {
+        assert_eq!(
+            refused_field(r#"{"metadata": {"a": [1, {"\u0000k": true}]}}"#).as_deref(),
+            Some("metadata.a[1].\u{0}k")
+        );
+    }
+
+    #[test]
+    fn an_escaped_backslash_before_u0000_is_plain_text() {
+        assert_eq!(refused_field(r#"{"content": "C:\\u0000"}"#), None);
+        assert_eq!(refused_field(r#"{"content": "tab\there"}"#), None);
+    }
 }
