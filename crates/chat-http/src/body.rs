@@ -55,6 +55,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
 /// Parses `bytes`, naming the failing field (`memberIds[2]`, `filters.hasReplies`).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde's derived structs also read a JSON array, field by field in
+    // declaration order; a body is an object, and only an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -176,6 +181,13 @@ mod tests {
             refused_field(r#"{"metadata": {"a": [1, {"\u0000k": true}]}}"#).as_deref(),
             Some("metadata.a[1].\u{0}k")
         );
+    }
+
+    #[test]
+    fn a_body_is_an_object_and_nothing_else() {
+        assert_eq!(refused_field(r#"["hi", null]"#).as_deref(), Some("body"));
+        assert_eq!(refused_field(" null").as_deref(), Some("body"));
+        assert_eq!(refused_field(" \n{}").as_deref(), None);
     }
 
     #[test]

@@ -159,3 +159,28 @@ fn closed_sets_of_names_are_described_as_the_domain_spells_them() {
         );
     }
 }
+
+/// An empty body reads as `{}`: the body is optional exactly where it has no
+/// required field.
+#[test]
+fn bodies_without_required_fields_are_optional() {
+    let description = serde_json::to_value(chat_http::openapi()).unwrap_or_default();
+    let body_required =
+        |path: &str| description["paths"][path]["post"]["requestBody"]["required"].clone();
+    assert_eq!(
+        body_required("/chat/conversations/list"),
+        serde_json::json!(false)
+    );
+    assert_eq!(
+        body_required("/chat/messages/{id}/pin"),
+        serde_json::json!(false)
+    );
+    assert_eq!(
+        body_required("/chat/conversations/create"),
+        serde_json::json!(true)
+    );
+    assert_eq!(
+        body_required("/chat/messages/send"),
+        serde_json::json!(true)
+    );
+}

@@ -99,9 +99,48 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         attachments::finalize,
         attachments::list
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OptionalEmptyBodies),
 )]
 pub(crate) struct ApiDoc;
+
+/// [`JsonBody`](crate::body::JsonBody) reads an empty body as `{}`, so where
+/// a body has no required field, sending none at all is fine, and the
+/// description says so.
+pub(super) struct OptionalEmptyBodies;
+
+impl utoipa::Modify for OptionalEmptyBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Required, Schema};
+        let schemas = openapi
+            .components
+            .as_ref()
+            .map(|c| c.schemas.clone())
+            .unwrap_or_default();
+        let requires_nothing = |schema: &RefOr<Schema>| {
+            let resolved = match schema {
+                RefOr::Ref(reference) => reference
+                    .ref_location
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|name| schemas.get(name)),
+                RefOr::T(_) => Some(schema),
+            };
+            matches!(resolved, Some(RefOr::T(Schema::Object(object))) if object.required.is_empty())
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let Some(RefOr::T(body)) = item.post.as_mut().and_then(|op| op.request_body.as_mut())
+            else {
+                continue;
+            };
+            let json_schema = match body.content.get("application/json") {
+                Some(RefOr::T(content)) => content.schema.as_ref(),
+                _ => None,
+            };
+            if json_schema.is_some_and(requires_nothing) {
+                body.required = Some(Required::False);
+            }
+        }
+    }
+}
 
 /// `Authorization: Bearer <JWT>` on every operation.
 pub(super) struct BearerAuth;
