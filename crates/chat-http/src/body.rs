@@ -1,5 +1,6 @@
 //! The JSON body extractor: size limit (413), strict parsing with the failing
-//! field named (422), unknown fields rejected by the DTOs themselves.
+//! field named (422), unknown fields rejected by the DTOs themselves, a body
+//! that is an object and no string holding a NUL.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
