@@ -597,28 +597,7 @@ impl ConversationRepository for InMemoryStore {
             .conversations
             .get_mut(&id)
             .ok_or(ChatError::NotFound("conversation"))?;
-        if let Some(kind) = patch.kind {
-            c.kind = kind;
-        }
-        if let Some(name) = patch.name {
-            c.name = name;
-        }
-        if let Some(description) = patch.description {
-            c.description = description;
-        }
-        if let Some(avatar) = patch.avatar_file_id {
-            c.avatar_file_id = avatar;
-        }
-        if let Some(policy) = patch.posting_policy {
-            c.posting_policy = policy;
-        }
-        if let Some(metadata) = patch.metadata {
-            c.metadata = metadata;
-        }
-        if let Some(archived_at) = patch.archived_at {
-            c.archived_at = archived_at;
-        }
-        c.updated_at = now;
+        patch.apply_to(c, now);
         let conversation = c.clone();
         let view = state.event_view(&conversation)?;
         let written = events(&view);

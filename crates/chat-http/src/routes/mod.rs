@@ -37,8 +37,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
+/// `/openapi.json`: the description never changes while the process runs, so
+/// it is generated and serialized once.
 async fn openapi_json() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(openapi())
+    static DOCUMENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| serde_json::to_string(&openapi()).unwrap_or_default());
+    actix_web::HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(DOCUMENT.as_str())
 }
 
 /// The `{id}` of a path, which must be a decimal int64.
@@ -111,17 +117,13 @@ pub(super) struct OptionalEmptyBodies;
 impl utoipa::Modify for OptionalEmptyBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{RefOr, Required, Schema};
-        let schemas = openapi
-            .components
-            .as_ref()
-            .map(|c| c.schemas.clone())
-            .unwrap_or_default();
+        let schemas = openapi.components.as_ref().map(|c| &c.schemas);
         let requires_nothing = |schema: &RefOr<Schema>| {
             let resolved = match schema {
                 RefOr::Ref(reference) => reference
                     .ref_location
                     .strip_prefix("#/components/schemas/")
-                    .and_then(|name| schemas.get(name)),
+                    .and_then(|name| schemas?.get(name)),
                 RefOr::T(_) => Some(schema),
             };
             matches!(resolved, Some(RefOr::T(Schema::Object(object))) if object.required.is_empty())
