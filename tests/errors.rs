@@ -398,6 +398,38 @@ async fn nul_characters_are_refused_naming_the_field() {
     assert_eq!(listed.status, 201, "{:?}", listed.body);
 }
 
+/// A body is a JSON object; no body at all reads as `{}` (so an operation
+/// without required fields needs none), and an array is refused even where
+/// its items would line up with the fields.
+#[tokio::test]
+async fn a_body_is_an_object_or_nothing() {
+    let server = TestServer::postgres().await;
+    let ann = server.token(1, 1);
+    let listed = server
+        .post_raw(Some(&ann), "/chat/conversations/list", Vec::new())
+        .await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert!(listed.body["data"].is_array(), "{:?}", listed.body);
+
+    let created = server
+        .post(&ann, "/chat/conversations/create", json!({"kind": "group"}))
+        .await;
+    let group = created.body["id"].as_str().unwrap().to_owned();
+    let as_array = server
+        .post_raw(
+            Some(&ann),
+            "/chat/messages/send",
+            // send-message's ten fields, in declaration order.
+            serde_json::to_vec(&json!([
+                group, "hello", null, null, null, null, null, null, null, null
+            ]))
+            .unwrap(),
+        )
+        .await;
+    assert_envelope(&as_array, 422, "validation_failed");
+    assert_eq!(as_array.body["error"]["details"]["field"], "body");
+}
+
 fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
