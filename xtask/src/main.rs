@@ -131,7 +131,8 @@ fn dependency_rule() -> anyhow::Result<()> {
 /// Benchmarks, built in release mode (the server they start, too).
 fn bench(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some("relay") => {
+        Some(name @ ("relay" | "http")) => {
+            let bin = format!("bench-{name}");
             let mut cargo = vec![
                 "run",
                 "--release",
@@ -139,13 +140,15 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
                 "-p",
                 "chat-e2e",
                 "--bin",
-                "bench-relay",
+                bin.as_str(),
                 "--",
             ];
             cargo.extend(args[1..].iter().map(String::as_str));
             run("cargo", &cargo)
         }
-        _ => bail!("usage: cargo xtask bench relay [--rate N] [--seconds N]"),
+        _ => bail!(
+            "usage: cargo xtask bench relay [--rate N] [--seconds N]\n       cargo xtask bench http [--seconds N] [--clients 1,8,16,64]"
+        ),
     }
 }
 

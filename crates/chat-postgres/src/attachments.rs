@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
+use crate::prepared::Prepare;
 use crate::reactions::decorate;
 
 const COLUMNS: &str = "id, conversation_id, message_id, uploader_id, filename, content_type, size, object_key, ready, created_at";
@@ -64,14 +65,15 @@ impl AttachmentRow {
 
 /// The attachments of these messages, oldest first.
 pub(crate) async fn load_attachments(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<Attachment>>> {
     let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
         "SELECT {COLUMNS} FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, created_at, id"
     ))
     .bind::<Array<BigInt>, _>(ids)
-    .load(conn)
+    .prepared()
+    .load(&mut conn)
     .await?;
     let mut by_message: HashMap<i64, Vec<Attachment>> = HashMap::new();
     for row in rows {
@@ -83,37 +85,6 @@ pub(crate) async fn load_attachments(
         }
     }
     Ok(by_message)
-}
-
-/// Links the sender's ready, unsent attachments to a new message; refuses
-/// (rolling the send back) when any of them is not that.
-pub(crate) async fn link_to_new_message(
-    conn: &mut AsyncPgConnection,
-    message: i64,
-    conversation: i64,
-    sender: i64,
-    ids: &[i64],
-) -> StoreResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let linked = diesel::sql_query(
-        "UPDATE attachments SET message_id = $1 \
-         WHERE id = ANY($2) AND conversation_id = $3 AND uploader_id = $4 AND ready AND message_id IS NULL",
-    )
-    .bind::<BigInt, _>(message)
-    .bind::<Array<BigInt>, _>(ids)
-    .bind::<BigInt, _>(conversation)
-    .bind::<BigInt, _>(sender)
-    .execute(conn)
-    .await?;
-    if linked != ids.len() {
-        return Err(StoreError::Chat(ChatError::validation(
-            "attachmentIds",
-            "unknown attachment",
-        )));
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -132,6 +103,7 @@ impl AttachmentRepository for PgStore {
         .bind::<Text, _>(&new.object_key)
         .bind::<Bool, _>(new.ready)
         .bind::<Timestamptz, _>(new.created_at.datetime())
+        .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -143,6 +115,7 @@ impl AttachmentRepository for PgStore {
         let rows: Vec<AttachmentRow> =
             diesel::sql_query(format!("SELECT {COLUMNS} FROM attachments WHERE id = $1"))
                 .bind::<BigInt, _>(id.get())
+                .prepared()
                 .load(&mut conn)
                 .await
                 .map_err(|e| StoreError::from(e).into_chat())?;
@@ -155,6 +128,7 @@ impl AttachmentRepository for PgStore {
             "UPDATE attachments SET ready = true WHERE id = $1 RETURNING {COLUMNS}"
         ))
         .bind::<BigInt, _>(id.get())
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -180,6 +154,7 @@ impl AttachmentRepository for PgStore {
             )
             .bind::<BigInt, _>(id.get())
             .bind::<BigInt, _>(message.get())
+            .prepared()
             .execute(&mut *conn)
             .await?;
             if linked == 0 {
@@ -218,6 +193,7 @@ impl AttachmentRepository for PgStore {
         .bind::<Nullable<Timestamptz>, _>(query.after.map(|(at, _)| at.datetime()))
         .bind::<BigInt, _>(query.after.map_or(0, |(_, id)| id.get()))
         .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -235,6 +211,7 @@ impl AttachmentRepository for PgStore {
         ))
         .bind::<Timestamptz, _>(before.datetime())
         .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -245,6 +222,7 @@ impl AttachmentRepository for PgStore {
         let mut conn = self.conn().await?;
         diesel::sql_query("DELETE FROM attachments WHERE id = $1 AND NOT ready")
             .bind::<BigInt, _>(id.get())
+            .prepared()
             .execute(&mut conn)
             .await
             .map_err(|e| StoreError::from(e).into_chat())?;

@@ -19,6 +19,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepare;
 use crate::rows::{
     AccessRow, CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow,
     MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, MESSAGE_JOINS, MemberUserRow, MessageRow, USER_COLUMNS,
@@ -121,6 +122,7 @@ pub(crate) async fn last_messages(
          {MESSAGE_JOINS}"
     ))
     .bind::<Array<BigInt>, _>(ids)
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows
@@ -150,6 +152,7 @@ pub(crate) async fn other_members(
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Nullable<BigInt>, _>(exclude.map(UserId::get))
     .bind::<BigInt, _>(OTHER_MEMBERS_SHOWN)
+    .prepared()
     .load(conn)
     .await?;
     let mut by_conversation: HashMap<ConversationId, Vec<User>> = HashMap::new();
@@ -191,6 +194,7 @@ impl ConversationRepository for PgStore {
             .bind::<Nullable<Text>, _>(direct_key.as_deref())
             .bind::<BigInt, _>(new.created_by.get())
             .bind::<Timestamptz, _>(new.created_at.datetime())
+            .prepared()
             .get_result(conn)
             .await
             .map(Some)
@@ -202,6 +206,7 @@ impl ConversationRepository for PgStore {
                 ))
                 .bind::<BigInt, _>(new.org_id.get())
                 .bind::<Nullable<Text>, _>(direct_key.as_deref())
+                .prepared()
                 .get_result(conn)
                 .await?;
                 return Ok(Created { value: existing.into_domain()?, is_new: false });
@@ -221,6 +226,7 @@ impl ConversationRepository for PgStore {
                 .bind::<BigInt, _>(new.org_id.get())
                 .bind::<BigInt, _>(new.created_by.get())
                 .bind::<Timestamptz, _>(new.created_at.datetime())
+                .prepared()
                 .get_result(conn)
                 .await?
             } else {
@@ -237,6 +243,7 @@ impl ConversationRepository for PgStore {
                 .bind::<BigInt, _>(new.created_by.get())
                 .bind::<Array<BigInt>, _>(members)
                 .bind::<Timestamptz, _>(new.created_at.datetime())
+                .prepared()
                 .get_result(conn)
                 .await?
             };
@@ -245,6 +252,7 @@ impl ConversationRepository for PgStore {
             ))
             .bind::<BigInt, _>(id.get())
             .bind::<BigInt, _>(member_count.id)
+            .prepared()
             .get_result(conn)
             .await?;
             let conversation = conversation.into_domain()?;
@@ -268,6 +276,7 @@ impl ConversationRepository for PgStore {
         ))
         .bind::<BigInt, _>(id.get())
         .bind::<BigInt, _>(viewer.get())
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -294,6 +303,7 @@ impl ConversationRepository for PgStore {
         ))
         .bind::<BigInt, _>(id.get())
         .bind::<BigInt, _>(viewer.get())
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -316,6 +326,7 @@ impl ConversationRepository for PgStore {
         )
         .bind::<BigInt, _>(id.get())
         .bind::<Array<BigInt>, _>(raw)
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -344,6 +355,7 @@ impl ConversationRepository for PgStore {
         .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.activity_at.datetime()))
         .bind::<BigInt, _>(query.after.map_or(0, |a| a.id.get()))
         .bind::<BigInt, _>(limit)
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -372,6 +384,7 @@ impl ConversationRepository for PgStore {
             .bind::<BigInt, _>(update.seq)
             .bind::<Nullable<BigInt>, _>(update.message_id.map(|m| m.get()))
             .bind::<Bool, _>(update.forward_only)
+            .prepared()
             .execute(conn)
             .await?;
             let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
@@ -380,6 +393,7 @@ impl ConversationRepository for PgStore {
             ))
             .bind::<BigInt, _>(update.conversation_id.get())
             .bind::<BigInt, _>(update.user_id.get())
+            .prepared()
             .load(conn)
             .await?;
             let row = rows

@@ -12,6 +12,8 @@ mod membership;
 mod messages;
 mod migrate;
 mod outbox;
+mod pipeline;
+mod prepared;
 mod previews;
 mod reactions;
 mod relay;
@@ -28,16 +30,19 @@ use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::events::EventEncoder;
 use chat_domain::ports::HealthCheck;
-use diesel_async::AsyncPgConnection;
-use diesel_async::RunQueryDsl;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 pub use migrate::run_migrations;
 pub use relay::{PgOutboxRelay, listen_for_outbox};
 
 use error::StoreError;
 use outbox::OutboxWriter;
+
+use crate::prepared::Prepare;
 
 /// How to reach the database and shape the outbox.
 #[derive(Debug, Clone)]
@@ -49,6 +54,35 @@ pub struct PgConfig {
     /// Outbox partitions; must match Centrifugo's consumer when it drains the
     /// table. A conversation's events always go to the same partition.
     pub outbox_partitions: i32,
+    /// PostgreSQL cancels any one statement that runs longer.
+    pub statement_timeout: Duration,
+}
+
+/// Connections are set up for short OLTP statements, and handed out without
+/// a check: a `SELECT 1` on every checkout was a round trip per request. A
+/// connection that broke is noticed by the statement that uses it (the
+/// request answers 503 and the pool drops the connection).
+fn connection_manager(config: &PgConfig) -> AsyncDieselConnectionManager<AsyncPgConnection> {
+    let session = format!(
+        // JIT compiles plans whose estimated cost is high: on a skewed table
+        // that can add seconds to a query that runs in milliseconds.
+        "SET jit = off; SET statement_timeout = {}",
+        config.statement_timeout.as_millis().max(1)
+    );
+    let mut manager = ManagerConfig::default();
+    manager.recycling_method = RecyclingMethod::Fast;
+    manager.custom_setup = Box::new(move |url| {
+        let session = session.clone();
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(&session)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    AsyncDieselConnectionManager::new_with_config(&config.database_url, manager)
 }
 
 /// Every repository port, on PostgreSQL.
@@ -64,8 +98,7 @@ impl PgStore {
     /// # Errors
     /// When the pool cannot be built from the configuration.
     pub fn connect(config: &PgConfig, encoder: Arc<dyn EventEncoder>) -> anyhow::Result<Self> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(&config.database_url);
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(connection_manager(config))
             .max_size(config.max_connections)
             .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(config.acquire_timeout))
@@ -101,6 +134,7 @@ impl HealthCheck for PgStore {
     async fn ping(&self) -> Result<(), ChatError> {
         let mut conn = self.conn().await?;
         diesel::sql_query("SELECT 1")
+            .prepared()
             .execute(&mut conn)
             .await
             .map_err(|e| StoreError::from(e).into_chat())?;

@@ -14,6 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, last_messages, other_members, view_select};
 use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepare;
 use crate::rows::{
     CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow, MEMBER_COLUMNS, MemberRow,
 };
@@ -25,6 +26,7 @@ async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<C
         "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 FOR UPDATE"
     ))
     .bind::<BigInt, _>(id.get())
+    .prepared()
     .load(conn)
     .await?;
     let row = rows
@@ -70,6 +72,7 @@ async fn member(
     ))
     .bind::<BigInt, _>(id.get())
     .bind::<BigInt, _>(user.get())
+    .prepared()
     .load(conn)
     .await?;
     rows.into_iter()
@@ -89,6 +92,7 @@ async fn membership_view(
     ))
     .bind::<BigInt, _>(id.get())
     .bind::<BigInt, _>(user.get())
+    .prepared()
     .load(conn)
     .await?;
     let row = rows
@@ -107,6 +111,7 @@ async fn owner_count(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreR
         "SELECT count(*) AS id FROM conversation_members WHERE conversation_id = $1 AND role = 'owner'",
     )
     .bind::<BigInt, _>(id.get())
+    .prepared()
     .get_result(conn)
     .await?;
     Ok(row.id)
@@ -122,10 +127,12 @@ async fn delete_membership(
     )
     .bind::<BigInt, _>(id.get())
     .bind::<BigInt, _>(user.get())
+    .prepared()
     .execute(&mut *conn)
     .await?;
     diesel::sql_query("UPDATE conversations SET member_count = member_count - 1 WHERE id = $1")
         .bind::<BigInt, _>(id.get())
+        .prepared()
         .execute(conn)
         .await?;
     Ok(())
@@ -178,6 +185,7 @@ impl PgStore {
             .bind::<Bool, _>(patch.archived_at.is_some())
             .bind::<Nullable<Timestamptz>, _>(patch.archived_at.flatten().map(Timestamp::datetime))
             .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
             .load(conn)
             .await?;
             let conversation = rows
@@ -207,6 +215,7 @@ impl PgStore {
             outbox.write(conn, events(&view)).await?;
             diesel::sql_query("DELETE FROM conversations WHERE id = $1")
                 .bind::<BigInt, _>(id.get())
+                .prepared()
                 .execute(conn)
                 .await?;
             Ok(())
@@ -232,6 +241,7 @@ impl PgStore {
         .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.joined_at.datetime()))
         .bind::<BigInt, _>(query.after.map_or(0, |a| a.user_id.get()))
         .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -241,6 +251,7 @@ impl PgStore {
         )
         .bind::<BigInt, _>(query.conversation_id.get())
         .bind::<Nullable<Text>, _>(role)
+        .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -269,6 +280,7 @@ impl PgStore {
             )
             .bind::<BigInt, _>(id.get())
             .bind::<Array<BigInt>, _>(&raw)
+            .prepared()
             .load(conn)
             .await?;
             let fresh: Vec<i64> = raw.iter().copied().filter(|u| !existing.iter().any(|e| e.id == *u)).collect();
@@ -289,6 +301,7 @@ impl PgStore {
             .bind::<BigInt, _>(id.get())
             .bind::<Array<BigInt>, _>(&fresh)
             .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
             .execute(&mut *conn)
             .await?;
             let conversation: ConversationRow = diesel::sql_query(format!(
@@ -296,6 +309,7 @@ impl PgStore {
             ))
             .bind::<BigInt, _>(id.get())
             .bind::<BigInt, _>(grown)
+            .prepared()
             .get_result(conn)
             .await?;
             let rows: Vec<MemberRow> = diesel::sql_query(format!(
@@ -304,6 +318,7 @@ impl PgStore {
             ))
             .bind::<BigInt, _>(id.get())
             .bind::<Array<BigInt>, _>(&raw)
+            .prepared()
             .load(conn)
             .await?;
             let members: Vec<Member> = rows.into_iter().map(MemberRow::into_domain).collect::<Result<_, _>>()?;
@@ -372,6 +387,7 @@ impl PgStore {
                 .bind::<BigInt, _>(id.get())
                 .bind::<BigInt, _>(user.get())
                 .bind::<Text, _>(role.as_str())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
             let updated = Member { role, ..current };
@@ -403,6 +419,7 @@ impl PgStore {
                     )
                     .bind::<BigInt, _>(id.get())
                     .bind::<BigInt, _>(user.get())
+                    .prepared()
                     .execute(&mut *conn)
                     .await?;
                     LeaveOutcome {
@@ -423,6 +440,7 @@ impl PgStore {
                          ORDER BY joined_at, user_id LIMIT 1",
                     )
                     .bind::<BigInt, _>(id.get())
+                    .prepared()
                     .load(conn)
                     .await?;
                     let mut new_owner = None;
@@ -432,6 +450,7 @@ impl PgStore {
                         )
                         .bind::<BigInt, _>(id.get())
                         .bind::<BigInt, _>(heir.id)
+                        .prepared()
                         .execute(&mut *conn)
                         .await?;
                         new_owner = member(conn, id, UserId::new(heir.id)).await?;
@@ -449,6 +468,7 @@ impl PgStore {
             if outcome.deleted {
                 diesel::sql_query("DELETE FROM conversations WHERE id = $1")
                     .bind::<BigInt, _>(id.get())
+                    .prepared()
                     .execute(conn)
                     .await?;
             }
@@ -480,6 +500,7 @@ impl PgStore {
             .bind::<Bool, _>(patch.mute_until.is_some())
             .bind::<Nullable<Timestamptz>, _>(patch.mute_until.flatten().map(Timestamp::datetime))
             .bind::<Nullable<Text>, _>(patch.notify_level.map(|n| n.as_str()))
+            .prepared()
             .execute(&mut *conn)
             .await?;
             let view = membership_view(conn, id, user).await?;
@@ -509,6 +530,7 @@ impl PgStore {
         ))
         .bind::<BigInt, _>(user.get())
         .bind::<Timestamptz, _>(now.datetime())
+        .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;

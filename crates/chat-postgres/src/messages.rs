@@ -12,21 +12,20 @@ use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
+use futures_util::future::{try_join_all, try_join5};
 
 use crate::PgStore;
-use crate::attachments::link_to_new_message;
 use crate::conversations::UNREAD_LATERAL;
 use crate::error::{StoreError, StoreResult};
+use crate::pipeline::pipelined;
+use crate::prepared::Prepare;
 use crate::previews::queue_links;
 use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 
 #[derive(QueryableByName)]
-struct SeqRow {
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-    #[diesel(sql_type = BigInt)]
-    top_count: i64,
+struct CountersRow {
     #[diesel(sql_type = BigInt)]
     member_count: i64,
 }
@@ -41,20 +40,231 @@ struct MemberUnreadRow {
     mention_count: i64,
 }
 
-/// Every other member's unread figures, for exact `unread.updated`.
+/// The message a send just inserted, as `x`: the one holding the seq the
+/// send took (`$1` is the conversation). Statements later in the same
+/// pipeline find it this way, without waiting for the INSERT's answer. When
+/// the conversation is gone it names no message.
+const NEW_MESSAGE: &str = "messages x JOIN conversations nc \
+    ON nc.id = $1 AND x.conversation_id = nc.id AND x.seq = nc.last_seq";
+
+/// What the send transaction's first round trip brings back.
+struct Written {
+    /// `None` when the conversation no longer exists.
+    member_count: Option<i64>,
+    message: Option<MessageRow>,
+    parent: Option<MessageRow>,
+    member_unread: Vec<MemberUnread>,
+}
+
+type Statement<'c> = futures_util::future::BoxFuture<'c, StoreResult<()>>;
+
+/// Every write of a send and the reads its events need, as one pipelined
+/// batch: PostgreSQL runs them in this order, each seeing the ones before.
+async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreResult<Written> {
+    let conversation = new.conversation_id.get();
+    let top_level = new.parent_id.is_none();
+    let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
+    let attachments: Vec<i64> = new.attachment_ids.iter().map(|a| a.get()).collect();
+
+    // Taking the next seq locks the conversation row until commit, so `seq`
+    // is gap-free (a rollback returns it) and in commit order.
+    let counters = diesel::sql_query(
+        "UPDATE conversations SET last_seq = last_seq + 1, \
+           top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
+           last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
+           activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
+         WHERE id = $1 RETURNING member_count",
+    )
+    .bind::<BigInt, _>(conversation)
+    .bind::<Bool, _>(top_level)
+    .bind::<Timestamptz, _>(new.created_at.datetime())
+    .prepared()
+    .load::<CountersRow>(&mut conn)
+    .map_err(StoreError::from);
+
+    let mut writes: Vec<Statement<'_>> = Vec::new();
+    // A repeated clientMsgId fails here (unique key): the caller answers
+    // with the original message.
+    writes.push(execute(
+        diesel::sql_query(
+            "INSERT INTO messages (conversation_id, seq, top_ordinal, sender_id, content, gif, mentions, \
+               mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at, \
+               search_vector) \
+             SELECT c.id, c.last_seq, CASE WHEN $2 THEN c.top_count END, $3, $4, $5, $6, $7, $8, $9, \
+               $10::jsonb, $11, $12, to_tsvector('simple', $13) \
+             FROM conversations c WHERE c.id = $1",
+        )
+        .bind::<BigInt, _>(conversation)
+        .bind::<Bool, _>(top_level)
+        .bind::<BigInt, _>(new.sender_id.get())
+        .bind::<Text, _>(new.content.as_str())
+        .bind::<Nullable<Text>, _>(new.gif.as_deref())
+        .bind::<Array<BigInt>, _>(mentions.clone())
+        .bind::<Bool, _>(new.mention_everyone)
+        .bind::<Nullable<BigInt>, _>(new.parent_id.map(|p| p.get()))
+        .bind::<Nullable<BigInt>, _>(new.quoted_message_id.map(|q| q.get()))
+        .bind::<Nullable<Text>, _>(new.metadata.clone())
+        .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
+        .bind::<Timestamptz, _>(new.created_at.datetime())
+        .bind::<Text, _>(index_text(new.content.as_str()))
+        .prepared()
+        .execute(&mut conn),
+    ));
+    if top_level && !mentions.is_empty() {
+        // Mentions of others count as unread mentions.
+        writes.push(execute(
+            diesel::sql_query(format!(
+                "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
+                 SELECT x.conversation_id, u, x.seq, x.id FROM {NEW_MESSAGE} \
+                 CROSS JOIN unnest($2::bigint[]) AS u WHERE u <> x.sender_id"
+            ))
+            .bind::<BigInt, _>(conversation)
+            .bind::<Array<BigInt>, _>(mentions.clone())
+            .prepared()
+            .execute(&mut conn),
+        ));
+    }
+    if top_level {
+        // Posting in a conversation means having read it.
+        writes.push(execute(
+            diesel::sql_query(format!(
+                "UPDATE conversation_members m SET last_read_seq = x.seq, \
+                   read_top_ordinal = x.top_ordinal, last_read_message_id = x.id \
+                 FROM {NEW_MESSAGE} \
+                 WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.last_read_seq < x.seq"
+            ))
+            .bind::<BigInt, _>(conversation)
+            .bind::<BigInt, _>(new.sender_id.get())
+            .prepared()
+            .execute(&mut conn),
+        ));
+    }
+    if !new.links.is_empty() {
+        writes.push(execute(
+            diesel::sql_query(format!(
+                "INSERT INTO link_unfurl_jobs (message_id, urls) SELECT x.id, $2 FROM {NEW_MESSAGE}"
+            ))
+            .bind::<BigInt, _>(conversation)
+            .bind::<Array<Text>, _>(new.links.clone())
+            .prepared()
+            .execute(&mut conn),
+        ));
+    }
+    if !attachments.is_empty() {
+        let expected = attachments.len();
+        let linked = diesel::sql_query(format!(
+            "UPDATE attachments a SET message_id = x.id FROM {NEW_MESSAGE} \
+             WHERE a.id = ANY($2) AND a.conversation_id = $1 AND a.uploader_id = $3 \
+               AND a.ready AND a.message_id IS NULL"
+        ))
+        .bind::<BigInt, _>(conversation)
+        .bind::<Array<BigInt>, _>(attachments)
+        .bind::<BigInt, _>(new.sender_id.get())
+        .prepared()
+        .execute(&mut conn);
+        // The sender's ready, unsent uploads only; anything else refuses
+        // the send (and rolls it back).
+        writes.push(Box::pin(async move {
+            if linked.await? == expected {
+                Ok(())
+            } else {
+                Err(StoreError::Chat(ChatError::validation(
+                    "attachmentIds",
+                    "unknown attachment",
+                )))
+            }
+        }));
+    }
+    if let Some(parent) = new.parent_id {
+        writes.push(execute(
+            diesel::sql_query(
+                "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
+                 WHERE id = $3 AND conversation_id = $1",
+            )
+            .bind::<BigInt, _>(conversation)
+            .bind::<Timestamptz, _>(new.created_at.datetime())
+            .bind::<BigInt, _>(parent.get())
+            .prepared()
+            .execute(&mut conn),
+        ));
+    }
+    // Posting, or being mentioned, brings a hidden conversation back.
+    writes.push(execute(
+        diesel::sql_query(
+            "UPDATE conversation_members SET hidden = false \
+             WHERE conversation_id = $1 AND hidden AND (user_id = $2 OR user_id = ANY($3))",
+        )
+        .bind::<BigInt, _>(conversation)
+        .bind::<BigInt, _>(new.sender_id.get())
+        .bind::<Array<BigInt>, _>(mentions)
+        .prepared()
+        .execute(&mut conn),
+    ));
+
+    let message = diesel::sql_query(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {NEW_MESSAGE} {MESSAGE_JOINS}"
+    ))
+    .bind::<BigInt, _>(conversation)
+    .prepared()
+    .load::<MessageRow>(&mut conn)
+    .map_err(StoreError::from);
+    let parent = async {
+        match new.parent_id {
+            Some(parent) => load_message(conn, parent.get()).await,
+            None => Ok(None),
+        }
+    };
+    let member_unread = async {
+        if top_level {
+            member_unread(conn, new).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (counters, _, message, parent, member_unread) = try_join5(
+        counters,
+        try_join_all(writes),
+        message,
+        parent,
+        member_unread,
+    )
+    .await?;
+    Ok(Written {
+        member_count: counters.into_iter().next().map(|c| c.member_count),
+        message: message.into_iter().next(),
+        parent,
+        member_unread,
+    })
+}
+
+fn execute<'c>(
+    statement: impl Future<Output = diesel::QueryResult<usize>> + Send + 'c,
+) -> Statement<'c> {
+    Box::pin(async move {
+        statement.await?;
+        Ok(())
+    })
+}
+
+/// Every other member's unread figures, for exact `unread.updated`; none
+/// for a conversation larger than the fan-out limit (its members get one
+/// "changed" event instead).
 async fn member_unread(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     new: &NewMessage,
 ) -> StoreResult<Vec<MemberUnread>> {
     let rows: Vec<MemberUnreadRow> = diesel::sql_query(format!(
         "SELECT m.user_id, unread.unread_count, unread.mention_count \
          FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
          {UNREAD_LATERAL} \
-         WHERE m.conversation_id = $1 AND m.user_id <> $2 ORDER BY m.user_id"
+         WHERE m.conversation_id = $1 AND m.user_id <> $2 AND c.member_count <= $3 \
+         ORDER BY m.user_id"
     ))
     .bind::<BigInt, _>(new.conversation_id.get())
     .bind::<BigInt, _>(new.sender_id.get())
-    .load(conn)
+    .bind::<BigInt, _>(new.unread_fanout_max)
+    .prepared()
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -67,14 +277,15 @@ async fn member_unread(
 }
 
 pub(crate) async fn load_message(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: i64,
 ) -> StoreResult<Option<MessageRow>> {
     let rows: Vec<MessageRow> = diesel::sql_query(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = $1"
     ))
     .bind::<BigInt, _>(id)
-    .load(conn)
+    .prepared()
+    .load(&mut conn)
     .await?;
     Ok(rows.into_iter().next())
 }
@@ -93,15 +304,15 @@ async fn find_by_client_id(
     .bind::<BigInt, _>(new.conversation_id.get())
     .bind::<BigInt, _>(new.sender_id.get())
     .bind::<Text, _>(client_id.as_str())
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows.into_iter().next().map(|r| r.id))
 }
 
 impl PgStore {
-    /// The send transaction. Taking the next `seq` locks the conversation row
-    /// until commit, so `seq` is gap-free (a rollback returns it) and in
-    /// commit order.
+    /// The send transaction in two round trips: BEGIN with every write and
+    /// the reads the events need, then the outbox rows with COMMIT.
     async fn insert_message(
         &self,
         conn: &mut AsyncPgConnection,
@@ -109,124 +320,34 @@ impl PgStore {
         events: EventsFor<SentMessage>,
     ) -> StoreResult<Created<SentMessage>> {
         let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<Created<SentMessage>> {
-            if let Some(existing) = find_by_client_id(conn, new).await? {
-                return existing_send(conn, existing).await;
-            }
-            let top_level = new.parent_id.is_none();
-            let counters: Vec<SeqRow> = diesel::sql_query(
-                "UPDATE conversations SET last_seq = last_seq + 1, \
-                   top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
-                   last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
-                   activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
-                 WHERE id = $1 RETURNING last_seq AS seq, top_count, member_count",
-            )
-            .bind::<BigInt, _>(new.conversation_id.get())
-            .bind::<Bool, _>(top_level)
-            .bind::<Timestamptz, _>(new.created_at.datetime())
-            .load(conn)
-            .await?;
-            let counters = counters
-                .into_iter()
-                .next()
-                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
-            let seq = counters.seq;
-            let top_ordinal = top_level.then_some(counters.top_count);
-            let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
-            let id: IdRow = diesel::sql_query(
-                "INSERT INTO messages (conversation_id, seq, top_ordinal, sender_id, content, gif, mentions, \
-                   mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at, \
-                   search_vector) \
-                 VALUES ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, \
-                   to_tsvector('simple', $14)) RETURNING id",
-            )
-            .bind::<BigInt, _>(new.conversation_id.get())
-            .bind::<BigInt, _>(seq)
-            .bind::<BigInt, _>(new.sender_id.get())
-            .bind::<Text, _>(new.content.as_str())
-            .bind::<Nullable<Text>, _>(new.gif.as_deref())
-            .bind::<Array<BigInt>, _>(&mentions)
-            .bind::<Bool, _>(new.mention_everyone)
-            .bind::<Nullable<BigInt>, _>(new.parent_id.map(|p| p.get()))
-            .bind::<Nullable<BigInt>, _>(new.quoted_message_id.map(|q| q.get()))
-            .bind::<Nullable<Text>, _>(new.metadata.as_deref())
-            .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str()))
-            .bind::<Timestamptz, _>(new.created_at.datetime())
-            .bind::<Nullable<BigInt>, _>(top_ordinal)
-            .bind::<Text, _>(index_text(new.content.as_str()))
-            .get_result(conn)
-            .await?;
-            if let Some(ordinal) = top_ordinal {
-                // Mentions of others count as unread mentions.
-                diesel::sql_query(
-                    "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
-                     SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u WHERE u <> $5",
-                )
-                .bind::<BigInt, _>(new.conversation_id.get())
-                .bind::<BigInt, _>(seq)
-                .bind::<BigInt, _>(id.id)
-                .bind::<Array<BigInt>, _>(&mentions)
-                .bind::<BigInt, _>(new.sender_id.get())
-                .execute(conn)
-                .await?;
-                // Posting in a conversation means having read it.
-                diesel::sql_query(
-                    "UPDATE conversation_members SET last_read_seq = $3, read_top_ordinal = $4, \
-                       last_read_message_id = $5 \
-                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3",
-                )
-                .bind::<BigInt, _>(new.conversation_id.get())
-                .bind::<BigInt, _>(new.sender_id.get())
-                .bind::<BigInt, _>(seq)
-                .bind::<BigInt, _>(ordinal)
-                .bind::<BigInt, _>(id.id)
-                .execute(conn)
-                .await?;
-            }
-            queue_links(conn, id.id, &new.links).await?;
-            let attachments: Vec<i64> = new.attachment_ids.iter().map(|a| a.get()).collect();
-            link_to_new_message(conn, id.id, new.conversation_id.get(), new.sender_id.get(), &attachments).await?;
-            if let Some(parent) = new.parent_id {
-                diesel::sql_query(
-                    "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
-                     WHERE id = $1",
-                )
-                .bind::<BigInt, _>(parent.get())
-                .bind::<Timestamptz, _>(new.created_at.datetime())
-                .execute(conn)
-                .await?;
-            }
-            // Posting, or being mentioned, brings a hidden conversation back.
-            diesel::sql_query(
-                "UPDATE conversation_members SET hidden = false \
-                 WHERE conversation_id = $1 AND hidden AND (user_id = $2 OR user_id = ANY($3))",
-            )
-            .bind::<BigInt, _>(new.conversation_id.get())
-            .bind::<BigInt, _>(new.sender_id.get())
-            .bind::<Array<BigInt>, _>(&mentions)
-            .execute(conn)
-            .await?;
-
-            let mut message = load_message(conn, id.id)
-                .await?
-                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
-                .into_view();
+        pipelined(conn, async |tx| {
+            let written = tx.begin_with(write_message(tx.conn(), new)).await?;
+            let (Some(member_count), Some(message)) = (written.member_count, written.message)
+            else {
+                return Err(StoreError::Chat(ChatError::NotFound("conversation")));
+            };
+            let mut message = message.into_view();
             if !new.attachment_ids.is_empty() {
-                decorate(conn, Some(new.sender_id), std::slice::from_mut(&mut message)).await?;
+                decorate(
+                    tx.conn(),
+                    Some(new.sender_id),
+                    std::slice::from_mut(&mut message),
+                )
+                .await?;
             }
-            let parent = match new.parent_id {
-                Some(parent) => load_message(conn, parent.get()).await?.map(MessageRow::into_view),
-                None => None,
+            let sent = SentMessage {
+                message,
+                parent: written.parent.map(MessageRow::into_view),
+                member_unread: written.member_unread,
+                large: member_count > new.unread_fanout_max,
             };
-            let large = counters.member_count > new.unread_fanout_max;
-            let member_unread = if large || !top_level {
-                Vec::new()
-            } else {
-                member_unread(conn, new).await?
-            };
-            let sent = SentMessage { message, parent, member_unread, large };
-            outbox.write(conn, events(&sent)).await?;
-            Ok(Created { value: sent, is_new: true })
+            // The UPDATE above holds the conversation's row lock.
+            let rows = outbox.rows_for_locked(tx.conn(), events(&sent)).await?;
+            tx.commit_with(rows.insert(tx.conn())).await?;
+            Ok(Created {
+                value: sent,
+                is_new: true,
+            })
         })
         .await
     }
@@ -328,6 +449,7 @@ impl MessageRepository for PgStore {
         .bind::<Nullable<Bool>, _>(range.has_replies)
         .bind::<BigInt, _>(i64::try_from(range.limit).unwrap_or(i64::MAX))
         .bind::<Nullable<BigInt>, _>(range.parent_id.map(|p| p.get()))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -428,11 +550,13 @@ impl PgStore {
             .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
             .bind::<Timestamptz, _>(patch.edited_at.datetime())
             .bind::<Text, _>(patch.content.as_ref().map(|c| index_text(c.as_str())).unwrap_or_default())
+            .prepared()
             .execute(&mut *conn)
             .await?;
             if let (Some(mentions), true) = (mentions, current.is_top_level()) {
                 diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
                     .bind::<BigInt, _>(id.get())
+                    .prepared()
                     .execute(&mut *conn)
                     .await?;
                 diesel::sql_query(
@@ -444,6 +568,7 @@ impl PgStore {
                 .bind::<BigInt, _>(id.get())
                 .bind::<Array<BigInt>, _>(&mentions)
                 .bind::<BigInt, _>(current.sender_id.get())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
             }
@@ -479,12 +604,14 @@ impl PgStore {
             )
             .bind::<BigInt, _>(id.get())
             .bind::<Timestamptz, _>(at.datetime())
+            .prepared()
             .execute(&mut *conn)
             .await?;
             queue_links(conn, id.get(), &[]).await?;
             for table in ["message_mentions", "pinned_messages"] {
                 diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
                     .bind::<BigInt, _>(id.get())
+                    .prepared()
                     .execute(&mut *conn)
                     .await?;
             }
@@ -501,6 +628,7 @@ impl PgStore {
 async fn load_locked(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
     diesel::sql_query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
         .bind::<BigInt, _>(id.get())
+        .prepared()
         .execute(&mut *conn)
         .await?;
     Ok(load_message(conn, id.get())

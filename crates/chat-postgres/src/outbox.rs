@@ -16,6 +16,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::StoreResult;
+use crate::prepared::Prepare;
 use crate::rows::IdRow;
 
 /// Channels per `broadcast` row: bounds the size of one publish call.
@@ -23,7 +24,7 @@ const BROADCAST_CHUNK: usize = 1_000;
 
 /// Rows to insert into the outbox, in order.
 #[derive(Default)]
-struct OutboxRows {
+pub(crate) struct OutboxRows {
     methods: Vec<String>,
     payloads: Vec<String>,
     partitions: Vec<i32>,
@@ -34,6 +35,28 @@ impl OutboxRows {
         self.methods.push(method.to_owned());
         self.payloads.push(payload);
         self.partitions.push(partition);
+    }
+
+    /// Inserts the rows: one statement, so it can travel with the COMMIT.
+    /// `unnest` keeps the array order, so ids follow the events' order. One
+    /// notification per statement wakes the drainers (a statement-level
+    /// trigger).
+    pub(crate) async fn insert(self, mut conn: &AsyncPgConnection) -> StoreResult<()> {
+        if self.methods.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query(
+            "INSERT INTO chat_outbox (method, payload, partition) \
+             SELECT method, payload::jsonb, partition \
+             FROM unnest($1::text[], $2::text[], $3::int[]) AS r(method, payload, partition)",
+        )
+        .bind::<Array<Text>, _>(self.methods)
+        .bind::<Array<Text>, _>(self.payloads)
+        .bind::<Array<Integer>, _>(self.partitions)
+        .prepared()
+        .execute(&mut conn)
+        .await?;
+        Ok(())
     }
 }
 
@@ -46,62 +69,53 @@ pub(crate) struct OutboxWriter {
 }
 
 impl OutboxWriter {
-    /// Writes `events` in the transaction of `conn`.
+    /// Writes `events` in the transaction of `conn`, taking each
+    /// conversation's row lock first.
     pub(crate) async fn write(
         &self,
         conn: &mut AsyncPgConnection,
         events: Vec<OutboxEvent>,
     ) -> StoreResult<()> {
-        write_events(conn, self.encoder.as_ref(), self.partitions, events).await
-    }
-}
-
-/// Writes `events` as outbox rows.
-async fn write_events(
-    conn: &mut AsyncPgConnection,
-    encoder: &dyn EventEncoder,
-    partitions: i32,
-    events: Vec<OutboxEvent>,
-) -> StoreResult<()> {
-    let mut rows = OutboxRows::default();
-    for event in events {
-        let partition = partition_of(event.conversation_id, partitions);
-        let envelope = encoder.encode(&event);
-        let key = event.id.as_str();
-        match &event.audience {
-            Audience::Conversation => {
+        for event in &events {
+            if matches!(event.audience, Audience::Conversation) {
                 lock_conversation(conn, event.conversation_id).await?;
-                let channel = conversation_channel(event.conversation_id);
-                rows.push(
-                    "publish",
-                    publish_params(&channel, &envelope, key),
-                    partition,
-                );
-            }
-            Audience::Users(users) => {
-                push_personal(&mut rows, users, &envelope, key, partition);
-            }
-            Audience::Members => {
-                let users = member_ids(conn, event.conversation_id).await?;
-                push_personal(&mut rows, &users, &envelope, key, partition);
             }
         }
+        self.rows_for_locked(conn, events).await?.insert(conn).await
     }
-    if rows.methods.is_empty() {
-        return Ok(());
+
+    /// The rows for `events` of conversations whose rows this transaction
+    /// already holds locked. Reads only for events to all members.
+    pub(crate) async fn rows_for_locked(
+        &self,
+        conn: &AsyncPgConnection,
+        events: Vec<OutboxEvent>,
+    ) -> StoreResult<OutboxRows> {
+        let mut rows = OutboxRows::default();
+        for event in events {
+            let partition = partition_of(event.conversation_id, self.partitions);
+            let envelope = self.encoder.encode(&event);
+            let key = event.id.as_str();
+            match &event.audience {
+                Audience::Conversation => {
+                    let channel = conversation_channel(event.conversation_id);
+                    rows.push(
+                        "publish",
+                        publish_params(&channel, &envelope, key),
+                        partition,
+                    );
+                }
+                Audience::Users(users) => {
+                    push_personal(&mut rows, users, &envelope, key, partition);
+                }
+                Audience::Members => {
+                    let users = member_ids(conn, event.conversation_id).await?;
+                    push_personal(&mut rows, &users, &envelope, key, partition);
+                }
+            }
+        }
+        Ok(rows)
     }
-    // unnest keeps the array order, so ids follow the events' order.
-    diesel::sql_query(
-        "INSERT INTO chat_outbox (method, payload, partition) \
-         SELECT method, payload::jsonb, partition \
-         FROM unnest($1::text[], $2::text[], $3::int[]) AS r(method, payload, partition)",
-    )
-    .bind::<Array<Text>, _>(rows.methods)
-    .bind::<Array<Text>, _>(rows.payloads)
-    .bind::<Array<Integer>, _>(rows.partitions)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 fn push_personal(
@@ -161,20 +175,22 @@ fn broadcast_params(channels: &[String], envelope: &str, key: &str) -> String {
 /// Holds the conversation's row lock until commit (a no-op when the change
 /// already holds it), so no later transaction of this conversation can take a
 /// smaller outbox id and commit after us.
-async fn lock_conversation(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<()> {
+async fn lock_conversation(mut conn: &AsyncPgConnection, id: ConversationId) -> StoreResult<()> {
     diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
         .bind::<BigInt, _>(id.get())
-        .execute(conn)
+        .prepared()
+        .execute(&mut conn)
         .await?;
     Ok(())
 }
 
-async fn member_ids(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<Vec<UserId>> {
+async fn member_ids(mut conn: &AsyncPgConnection, id: ConversationId) -> StoreResult<Vec<UserId>> {
     let rows: Vec<IdRow> = diesel::sql_query(
         "SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
     )
     .bind::<BigInt, _>(id.get())
-    .load(conn)
+    .prepared()
+    .load(&mut conn)
     .await?;
     Ok(rows.into_iter().map(|r| UserId::new(r.id)).collect())
 }

@@ -14,6 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
+use crate::prepared::Prepare;
 use crate::reactions::decorate;
 
 #[derive(QueryableByName)]
@@ -58,7 +59,7 @@ struct JobRow {
 
 /// The previews of these messages, in position order.
 pub(crate) async fn load_previews(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<LinkPreview>>> {
     let rows: Vec<PreviewRow> = diesel::sql_query(
@@ -66,7 +67,8 @@ pub(crate) async fn load_previews(
          WHERE message_id = ANY($1) ORDER BY message_id, position",
     )
     .bind::<Array<BigInt>, _>(ids)
-    .load(conn)
+    .prepared()
+    .load(&mut conn)
     .await?;
     let mut by_message: HashMap<i64, Vec<LinkPreview>> = HashMap::new();
     for row in rows {
@@ -93,6 +95,7 @@ pub(crate) async fn queue_links(
     for table in ["message_link_previews", "link_unfurl_jobs"] {
         diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
             .bind::<BigInt, _>(message)
+            .prepared()
             .execute(&mut *conn)
             .await?;
     }
@@ -100,6 +103,7 @@ pub(crate) async fn queue_links(
         diesel::sql_query("INSERT INTO link_unfurl_jobs (message_id, urls) VALUES ($1, $2)")
             .bind::<BigInt, _>(message)
             .bind::<Array<Text>, _>(links)
+            .prepared()
             .execute(conn)
             .await?;
     }
@@ -117,6 +121,7 @@ impl LinkPreviewRepository for PgStore {
              RETURNING message_id, urls",
         )
         .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -141,6 +146,7 @@ impl LinkPreviewRepository for PgStore {
         )
         .bind::<Text, _>(url)
         .bind::<Timestamptz, _>(fresh_after.datetime())
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -177,6 +183,7 @@ impl LinkPreviewRepository for PgStore {
         .bind::<Nullable<Text>, _>(p.and_then(|p| p.image_url.as_deref()))
         .bind::<Nullable<Text>, _>(p.and_then(|p| p.site_name.as_deref()))
         .bind::<Timestamptz, _>(at.datetime())
+        .prepared()
         .execute(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -201,6 +208,7 @@ impl LinkPreviewRepository for PgStore {
                 "SELECT deleted_at IS NULL AS live FROM messages WHERE id = $1 FOR UPDATE",
             )
             .bind::<BigInt, _>(message.get())
+            .prepared()
             .load(&mut *conn)
             .await?;
             if !live.iter().any(|l| l.live) {
@@ -208,6 +216,7 @@ impl LinkPreviewRepository for PgStore {
             }
             diesel::sql_query("DELETE FROM message_link_previews WHERE message_id = $1")
                 .bind::<BigInt, _>(message.get())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
             for (position, p) in previews.iter().enumerate() {
@@ -223,6 +232,7 @@ impl LinkPreviewRepository for PgStore {
                 .bind::<Nullable<Text>, _>(p.description.as_deref())
                 .bind::<Nullable<Text>, _>(p.image_url.as_deref())
                 .bind::<Nullable<Text>, _>(p.site_name.as_deref())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
             }

@@ -12,12 +12,15 @@ use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
+use futures_util::future::try_join4;
 use time::OffsetDateTime;
 
 use crate::PgStore;
 use crate::attachments::load_attachments;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
+use crate::prepared::Prepare;
 use crate::previews::load_previews;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
 
@@ -33,10 +36,11 @@ struct CountRow {
     mine: bool,
 }
 
-/// Fills reaction counts (most used first), the viewer's reactions and the
-/// pinned flags of `views`: two queries for the whole page.
+/// Fills reaction counts (most used first), the viewer's reactions, the
+/// pinned flags, link previews and attachments of `views`: four queries for
+/// the whole page, sent together in one round trip.
 pub(crate) async fn decorate(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     viewer: Option<UserId>,
     views: &mut [MessageView],
 ) -> StoreResult<()> {
@@ -44,24 +48,31 @@ pub(crate) async fn decorate(
         return Ok(());
     }
     let ids: Vec<i64> = views.iter().map(|v| v.message.id.get()).collect();
-    let counts: Vec<CountRow> = diesel::sql_query(
+    let counts = diesel::sql_query(
         "SELECT message_id, emoji, count(*) AS count, COALESCE(bool_or(user_id = $2), false) AS mine \
          FROM message_reactions WHERE message_id = ANY($1) \
          GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, min(created_at), emoji",
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Nullable<BigInt>, _>(viewer.map(UserId::get))
-    .load(&mut *conn)
-    .await?;
-    let pinned: Vec<IdRow> = diesel::sql_query(
+    .prepared()
+    .load::<CountRow>(&mut conn)
+    .map_err(StoreError::from);
+    let pinned = diesel::sql_query(
         "SELECT message_id AS id FROM pinned_messages WHERE message_id = ANY($1)",
     )
     .bind::<Array<BigInt>, _>(&ids)
-    .load(&mut *conn)
+    .prepared()
+    .load::<IdRow>(&mut conn)
+    .map_err(StoreError::from);
+    let (counts, pinned, mut previews, mut attachments) = try_join4(
+        counts,
+        pinned,
+        load_previews(conn, &ids),
+        load_attachments(conn, &ids),
+    )
     .await?;
     let pinned: HashSet<i64> = pinned.into_iter().map(|r| r.id).collect();
-    let mut previews = load_previews(&mut *conn, &ids).await?;
-    let mut attachments = load_attachments(conn, &ids).await?;
     let mut by_message: HashMap<i64, Vec<CountRow>> = HashMap::new();
     for row in counts {
         by_message.entry(row.message_id).or_default().push(row);
@@ -99,6 +110,7 @@ async fn lock_message(
         "SELECT conversation_id, deleted_at IS NOT NULL AS deleted FROM messages WHERE id = $1 FOR UPDATE",
     )
     .bind::<BigInt, _>(id.get())
+    .prepared()
     .load(conn)
     .await?;
     let row = rows
@@ -154,6 +166,7 @@ impl PgStore {
             .bind::<BigInt, _>(id.get())
             .bind::<BigInt, _>(user.get())
             .bind::<Text, _>(emoji.as_str())
+            .prepared()
             .load(&mut *conn)
             .await?;
             let exists = present.iter().any(|r| r.id > 0);
@@ -169,6 +182,7 @@ impl PgStore {
                 )
                 .bind::<BigInt, _>(id.get())
                 .bind::<Text, _>(emoji.as_str())
+                .prepared()
                 .get_result(&mut *conn)
                 .await?;
                 let known: IdRow = diesel::sql_query(
@@ -176,6 +190,7 @@ impl PgStore {
                 )
                 .bind::<BigInt, _>(id.get())
                 .bind::<Text, _>(emoji.as_str())
+                .prepared()
                 .get_result(&mut *conn)
                 .await?;
                 if known.id == 0 && usize::try_from(others.id).unwrap_or(usize::MAX) >= max_distinct {
@@ -190,6 +205,7 @@ impl PgStore {
                 .bind::<BigInt, _>(user.get())
                 .bind::<Text, _>(emoji.as_str())
                 .bind::<Timestamptz, _>(now.datetime())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
                 delta = 1;
@@ -200,6 +216,7 @@ impl PgStore {
                 .bind::<BigInt, _>(id.get())
                 .bind::<BigInt, _>(user.get())
                 .bind::<Text, _>(emoji.as_str())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
                 delta = -1;
@@ -241,6 +258,7 @@ impl PgStore {
         .bind::<Nullable<Timestamptz>, _>(query.after.map(|(at, _)| at.datetime()))
         .bind::<BigInt, _>(query.after.map_or(0, |(_, user)| user.get()))
         .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -249,6 +267,7 @@ impl PgStore {
         )
         .bind::<BigInt, _>(query.message_id.get())
         .bind::<Text, _>(query.emoji.as_str())
+        .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -279,6 +298,7 @@ impl PgStore {
             // The conversation's pins change one at a time (capacity).
             diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
                 .bind::<BigInt, _>(conversation_id.get())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
             let changed = if pinned {
@@ -287,6 +307,7 @@ impl PgStore {
                 )
                 .bind::<BigInt, _>(conversation_id.get())
                 .bind::<BigInt, _>(id.get())
+                .prepared()
                 .get_result(&mut *conn)
                 .await?;
                 let inserted = diesel::sql_query(
@@ -297,6 +318,7 @@ impl PgStore {
                 .bind::<BigInt, _>(conversation_id.get())
                 .bind::<BigInt, _>(user.get())
                 .bind::<Timestamptz, _>(now.datetime())
+                .prepared()
                 .execute(&mut *conn)
                 .await?;
                 if inserted > 0 && usize::try_from(count.id).unwrap_or(usize::MAX) >= max_pins {
@@ -308,6 +330,7 @@ impl PgStore {
             } else {
                 diesel::sql_query("DELETE FROM pinned_messages WHERE message_id = $1")
                     .bind::<BigInt, _>(id.get())
+                    .prepared()
                     .execute(&mut *conn)
                     .await?
                     > 0
@@ -343,6 +366,7 @@ impl PgStore {
         .bind::<Nullable<Timestamptz>, _>(query.after.map(|(at, _)| at.datetime()))
         .bind::<BigInt, _>(query.after.map_or(0, |(_, id)| id.get()))
         .bind::<BigInt, _>(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
@@ -383,6 +407,7 @@ impl PgStore {
         .bind::<Text, _>(report.reason.as_str())
         .bind::<Nullable<Text>, _>(report.details.as_deref())
         .bind::<Timestamptz, _>(report.created_at.datetime())
+        .prepared()
         .execute(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;

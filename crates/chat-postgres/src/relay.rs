@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepare;
 
 /// The channel the outbox trigger notifies, as Centrifugo's consumer expects.
 const CHANNEL: &str = "centrifugo_partition_change";
@@ -78,6 +79,7 @@ impl OutboxRelayStore for PgOutboxRelay {
             let locked: Locked =
                 diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked")
                     .bind::<Text, _>(&key)
+                    .prepared()
                     .get_result(&mut *conn)
                     .await?;
             if !locked.locked {
@@ -89,6 +91,7 @@ impl OutboxRelayStore for PgOutboxRelay {
             )
             .bind::<Integer, _>(partition)
             .bind::<BigInt, _>(limit)
+            .prepared()
             .load(&mut *conn)
             .await?;
             let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
@@ -111,6 +114,7 @@ impl OutboxRelayStore for PgOutboxRelay {
             }
             diesel::sql_query("DELETE FROM chat_outbox WHERE id = ANY($1)")
                 .bind::<Array<BigInt>, _>(&done)
+                .prepared()
                 .execute(conn)
                 .await?;
             Ok(if stalled {
@@ -134,6 +138,7 @@ impl OutboxRelayStore for PgOutboxRelay {
                COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) AS oldest_ms \
              FROM chat_outbox",
         )
+        .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;

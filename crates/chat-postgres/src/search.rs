@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 
 use crate::PgStore;
 use crate::error::StoreError;
+use crate::prepared::Prepare;
 use crate::reactions::decorate;
 use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 
@@ -59,6 +60,7 @@ impl PgStore {
         .bind::<Nullable<Timestamptz>, _>(search.after.map(|(at, _)| at.datetime()))
         .bind::<BigInt, _>(search.after.map_or(0, |(_, id)| id.get()))
         .bind::<BigInt, _>(i64::try_from(search.limit).unwrap_or(i64::MAX))
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepare;
 use crate::rows::{USER_COLUMNS, UserRow};
 
 #[derive(QueryableByName)]
@@ -27,6 +28,7 @@ pub(crate) async fn lock_org_membership(
 ) -> StoreResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('chat-org-membership', $1))")
         .bind::<BigInt, _>(org.get())
+        .prepared()
         .execute(conn)
         .await?;
     Ok(())
@@ -54,6 +56,7 @@ impl UserRepository for PgStore {
             .bind::<Nullable<Text>, _>(user.username.as_deref())
             .bind::<Nullable<Text>, _>(user.avatar_url.as_deref())
             .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
             .load(conn)
             .await?;
             if !upserted.iter().any(|r| r.inserted) {
@@ -78,6 +81,7 @@ impl UserRepository for PgStore {
             .bind::<BigInt, _>(user.id.get())
             .bind::<BigInt, _>(user.org_id.get())
             .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
             .execute(conn)
             .await?;
             Ok(())
@@ -94,6 +98,7 @@ impl UserRepository for PgStore {
         ))
         .bind::<BigInt, _>(org.get())
         .bind::<Array<BigInt>, _>(raw)
+        .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;

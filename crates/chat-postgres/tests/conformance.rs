@@ -64,6 +64,7 @@ async fn fresh() -> Harness {
         max_connections: 8,
         acquire_timeout: Duration::from_secs(10),
         outbox_partitions: 4,
+        statement_timeout: Duration::from_secs(30),
     };
     let store = Arc::new(PgStore::connect(&config, Arc::new(TypeOnlyEncoder)).unwrap());
     let url = db.url().to_owned();

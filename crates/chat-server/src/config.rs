@@ -42,6 +42,9 @@ pub(crate) struct ServeArgs {
     /// Seconds to wait for a database connection before answering 503.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub(crate) database_acquire_timeout_secs: u64,
+    /// Milliseconds after which PostgreSQL cancels one statement.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 15_000)]
+    pub(crate) database_statement_timeout_ms: u64,
     /// Do not apply pending migrations at start.
     #[arg(long, env = "CHAT_NO_MIGRATE")]
     pub(crate) no_migrate: bool,

@@ -119,6 +119,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 max_connections: args.database_max_connections,
                 acquire_timeout: Duration::from_secs(args.database_acquire_timeout_secs),
                 outbox_partitions: args.outbox_partitions,
+                statement_timeout: Duration::from_millis(args.database_statement_timeout_ms),
             };
             let store = Arc::new(PgStore::connect(&config, Arc::new(JsonEventEncoder))?);
             tracing::info!(
