@@ -96,6 +96,12 @@ fn seqs(events: &[Value]) -> Vec<i64> {
         .collect()
 }
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
 async fn outbox_depth(url: &str) -> i64 {
     #[derive(QueryableByName)]
     struct Depth {
@@ -196,12 +202,19 @@ async fn an_outage_delays_events_but_loses_none() {
         30,
         "rows wait in the outbox"
     );
+    let calls_before = centrifugo.calls();
     centrifugo.set_failing(false);
     for i in 0..10 {
         send(&server, &conversation, &format!("after {i}")).await;
     }
     let created = wait_for_created(&centrifugo, &conversation, 40).await;
     assert_eq!(seqs(&created), (1..=40).collect::<Vec<i64>>());
+    // The 30 waiting rows go out in batches (OUTBOX_BATCH=10), one call each.
+    let calls = centrifugo.calls() - calls_before;
+    assert!(
+        calls < 30,
+        "{calls} calls for 40 messages: the backlog is published in batches"
+    );
     wait_for_outbox_empty(&server).await;
     let metrics = reqwest::get(format!("{}/metrics", server.base())).await;
     let metrics = match metrics {
@@ -212,6 +225,52 @@ async fn an_outage_delays_events_but_loses_none() {
         metrics.contains("chat_outbox_publish_failures_total{kind=\"retry\"}"),
         "the outage shows in the failure counter"
     );
+}
+
+#[tokio::test]
+async fn a_refused_row_goes_to_the_dead_letters_and_its_partition_moves_on() {
+    let centrifugo = CentrifugoStandIn::start(KEY);
+    let server = server_with(&centrifugo).await;
+    let refused = group(&server).await;
+    wait_for_outbox_empty(&server).await;
+    centrifugo.refuse_channel(&format!("chat:{refused}"));
+    for i in 0..3 {
+        send(&server, &refused, &format!("refused {i}")).await;
+    }
+    let accepted = group(&server).await;
+    for i in 0..3 {
+        send(&server, &accepted, &format!("accepted {i}")).await;
+    }
+    // Refused rows do not stall anything: the outbox empties.
+    let created = wait_for_created(&centrifugo, &accepted, 3).await;
+    assert_eq!(seqs(&created), vec![1, 2, 3]);
+    wait_for_outbox_empty(&server).await;
+    assert!(created_in(&centrifugo.publications(), &refused).is_empty());
+    let mut conn = AsyncPgConnection::establish(server.database_url())
+        .await
+        .unwrap_or_else(|e| panic!("connecting: {e}"));
+    let dead: Vec<Count> = diesel::sql_query(
+        "SELECT count(*) AS count FROM chat_outbox_dead_letters \
+         WHERE error_code = 102 AND payload->>'channel' = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(format!("chat:{refused}"))
+    .load(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("reading dead letters: {e}"));
+    assert_eq!(dead[0].count, 3, "each refused row is kept with its error");
+    let metrics = eventually(WAIT, || async {
+        let text = reqwest::get(format!("{}/metrics", server.base()))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .any(|l| l == "chat_outbox_dead_letters 3")
+            .then_some(text)
+    })
+    .await;
+    assert!(metrics.contains("chat_outbox_publish_failures_total{kind=\"rejected\"} 3"));
 }
 
 async fn wait_for_outbox_empty(server: &TestServer) {

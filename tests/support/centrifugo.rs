@@ -1,5 +1,5 @@
-//! A stand-in for Centrifugo's server HTTP API: `POST /api/publish` and
-//! `/api/broadcast`, the `X-API-Key` check (401 with an empty body when
+//! A stand-in for Centrifugo's server HTTP API: `POST /api/publish`,
+//! `/api/broadcast` and `/api/batch` (commands in order, one reply each), the `X-API-Key` check (401 with an empty body when
 //! wrong), `{"result": ...}` answers, `{"error": {"code", "message"}}` when
 //! told to fail, and a record of every publication it accepted.
 
@@ -31,6 +31,10 @@ struct Shared {
     duplicates: std::sync::atomic::AtomicUsize,
     failing: AtomicBool,
     delay_ms: std::sync::atomic::AtomicU64,
+    /// Channels whose publishes are refused with code 102.
+    refused_channels: Mutex<std::collections::HashSet<String>>,
+    /// HTTP calls answered (a batch is one).
+    calls: std::sync::atomic::AtomicUsize,
 }
 
 /// A running stand-in.
@@ -106,6 +110,21 @@ impl CentrifugoStandIn {
         self.shared.delay_ms.store(millis, Ordering::SeqCst);
     }
 
+    /// Refuses every publish to `channel` with code 102 (unknown channel),
+    /// as Centrifugo does for a namespace it does not know.
+    pub fn refuse_channel(&self, channel: &str) {
+        self.shared
+            .refused_channels
+            .lock()
+            .expect("lock")
+            .insert(channel.to_owned());
+    }
+
+    /// How many HTTP calls it answered.
+    pub fn calls(&self) -> usize {
+        self.shared.calls.load(Ordering::SeqCst)
+    }
+
     /// While true, every call answers Centrifugo's internal error (code 100).
     pub fn set_failing(&self, failing: bool) {
         self.shared.failing.store(failing, Ordering::SeqCst);
@@ -132,6 +151,7 @@ async fn api(
     if given != Some(key.as_str()) {
         return HttpResponse::Unauthorized().finish();
     }
+    shared.calls.fetch_add(1, Ordering::SeqCst);
     let delay = shared.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -140,8 +160,44 @@ async fn api(
         return HttpResponse::Ok()
             .json(json!({"error": {"code": 100, "message": "internal server error"}}));
     }
+    let method = method.into_inner();
     let body = body.into_inner();
-    let channels: Vec<String> = match method.as_str() {
+    if method == "batch" {
+        // Commands run in order; each has its own reply (or error).
+        let replies: Vec<Value> = body["commands"]
+            .as_array()
+            .map(|commands| {
+                commands
+                    .iter()
+                    .map(|command| {
+                        let Some((method, params)) =
+                            command.as_object().and_then(|c| c.iter().next())
+                        else {
+                            return bad_request();
+                        };
+                        match apply(shared, method, params) {
+                            Ok(result) => json!({ method.clone(): result }),
+                            Err(error) => error,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        return HttpResponse::Ok().json(json!({ "replies": replies }));
+    }
+    match apply(shared, &method, &body) {
+        Ok(result) => HttpResponse::Ok().json(json!({ "result": result })),
+        Err(error) => HttpResponse::Ok().json(error),
+    }
+}
+
+fn bad_request() -> Value {
+    json!({"error": {"code": 107, "message": "bad request"}})
+}
+
+/// One `publish` or `broadcast`: its result, or its `{"error": ...}`.
+fn apply(shared: &Shared, method: &str, body: &Value) -> Result<Value, Value> {
+    let channels: Vec<String> = match method {
         "publish" => body["channel"]
             .as_str()
             .map(|c| vec![c.to_owned()])
@@ -154,15 +210,17 @@ async fn api(
                     .collect()
             })
             .unwrap_or_default(),
-        _ => {
-            return HttpResponse::Ok()
-                .json(json!({"error": {"code": 107, "message": "bad request"}}));
-        }
+        _ => return Err(bad_request()),
     };
     if channels.is_empty() || body.get("data").is_none() {
-        return HttpResponse::Ok().json(json!({"error": {"code": 107, "message": "bad request"}}));
+        return Err(bad_request());
     }
-    let result = if method.as_str() == "broadcast" {
+    let refused = shared.refused_channels.lock().expect("lock");
+    if method == "publish" && refused.contains(&channels[0]) {
+        return Err(json!({"error": {"code": 102, "message": "unknown channel"}}));
+    }
+    drop(refused);
+    let result = if method == "broadcast" {
         json!({"responses": channels.iter().map(|_| json!({"result": {}})).collect::<Vec<_>>()})
     } else {
         json!({})
@@ -176,15 +234,15 @@ async fn api(
             .collect();
         if !fresh.iter().any(|f| *f) {
             shared.duplicates.fetch_add(1, Ordering::SeqCst);
-            return HttpResponse::Ok().json(json!({ "result": result }));
+            return Ok(result);
         }
     }
     shared.publications.lock().expect("lock").push(Publication {
-        method: method.into_inner(),
+        method: method.to_owned(),
         channels,
         data: body["data"].clone(),
         idempotency_key: key,
         received_at: std::time::SystemTime::now(),
     });
-    HttpResponse::Ok().json(json!({ "result": result }))
+    Ok(result)
 }

@@ -51,6 +51,14 @@ impl PublishError {
             Self::Transport(_) => true,
         }
     }
+
+    /// Centrifugo's error code, when it answered one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            Self::Centrifugo { code, .. } => Some(*code),
+            Self::Transport(_) => None,
+        }
+    }
 }
 
 /// A client for Centrifugo's server HTTP API.
@@ -82,6 +90,29 @@ struct ReplyResult {
 #[derive(Deserialize)]
 struct ChannelReply {
     error: Option<ReplyError>,
+}
+
+/// `/api/batch`'s answer: one reply per command, in order.
+#[derive(Deserialize)]
+struct BatchReply {
+    #[serde(default)]
+    replies: Vec<CommandReply>,
+}
+
+/// One command's reply: an error, or the method's result under its name.
+#[derive(Deserialize)]
+struct CommandReply {
+    error: Option<ReplyError>,
+    broadcast: Option<ReplyResult>,
+}
+
+/// An error answered with a non-2xx status (`error_mode: transport`), in
+/// either shape Centrifugo uses.
+#[derive(Deserialize)]
+struct StatusReply {
+    error: Option<ReplyError>,
+    code: Option<u32>,
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +157,80 @@ impl CentrifugoClient {
         self.call("publish", body).await
     }
 
+    /// Calls `/api/batch` with `(method, params)` commands, run in order
+    /// (`parallel: false`), and answers one outcome per command in the same
+    /// order. A command without a reply counts as not delivered.
+    ///
+    /// # Errors
+    /// [`PublishError`] when the batch as a whole failed.
+    pub async fn batch(
+        &self,
+        commands: &[(&str, &str)],
+    ) -> Result<Vec<Result<(), PublishError>>, PublishError> {
+        let mut body = String::from(r#"{"parallel":false,"commands":["#);
+        for (i, (method, params)) in commands.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            let method = serde_json::Value::from(*method).to_string();
+            body.push_str(&format!("{{{method}:{params}}}"));
+        }
+        body.push_str("]}");
+        let response = self.post("batch", body).await?;
+        let reply: BatchReply = serde_json::from_slice(&response)
+            .map_err(|e| PublishError::Transport(format!("unreadable answer: {e}")))?;
+        let mut replies = reply.replies.into_iter();
+        Ok(commands
+            .iter()
+            .map(|_| match replies.next() {
+                None => Err(PublishError::Transport(
+                    "no reply for the command".to_owned(),
+                )),
+                Some(reply) => outcome(reply.error, reply.broadcast),
+            })
+            .collect())
+    }
+
+    /// POSTs to `/api/{method}`; the body of a 2xx answer. A non-2xx answer
+    /// carrying Centrifugo's error (`error_mode: transport`) is that error.
+    async fn post(&self, method: &str, body: String) -> Result<Vec<u8>, PublishError> {
+        let url = format!("{}/api/{method}", self.config.api_url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(url)
+            .header("X-API-Key", &self.config.api_key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| PublishError::Transport(e.to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| PublishError::Transport(e.to_string()))?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let error = serde_json::from_slice::<StatusReply>(&bytes)
+            .ok()
+            .and_then(|r| match (r.error, r.code) {
+                (Some(error), _) => Some(error),
+                (None, Some(code)) => Some(ReplyError {
+                    code,
+                    message: r.message.unwrap_or_default(),
+                }),
+                (None, None) => None,
+            });
+        Err(match error {
+            Some(error) => PublishError::Centrifugo {
+                code: error.code,
+                message: error.message,
+            },
+            None => PublishError::Transport(format!("HTTP {status}")),
+        })
+    }
+
     /// Calls a server API method with already-encoded params (an outbox
     /// row's `method` and `payload`). A `broadcast` fails when any of its
     /// channels failed: the idempotency key makes the retry harmless.
@@ -133,45 +238,30 @@ impl CentrifugoClient {
     /// # Errors
     /// [`PublishError`] as Centrifugo or the transport reported it.
     pub async fn call(&self, method: &str, params: String) -> Result<(), PublishError> {
-        let url = format!("{}/api/{method}", self.config.api_url.trim_end_matches('/'));
-        let response = self
-            .http
-            .post(url)
-            .header("X-API-Key", &self.config.api_key)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(params)
-            .send()
-            .await
-            .map_err(|e| PublishError::Transport(e.to_string()))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(PublishError::Transport(format!("HTTP {status}")));
-        }
-        let reply: Reply = response
-            .json()
-            .await
+        let response = self.post(method, params).await?;
+        let reply: Reply = serde_json::from_slice(&response)
             .map_err(|e| PublishError::Transport(format!("unreadable answer: {e}")))?;
-        if let Some(error) = reply.error {
-            return Err(PublishError::Centrifugo {
-                code: error.code,
-                message: error.message,
-            });
-        }
-        // broadcast answers one result or error per channel.
-        let failed = reply
-            .result
+        outcome(reply.error, reply.result)
+    }
+}
+
+/// A call's error, or for a broadcast the worst of its channels' errors
+/// (an internal one first: retrying it is what may still succeed).
+fn outcome(error: Option<ReplyError>, result: Option<ReplyResult>) -> Result<(), PublishError> {
+    let failed = error.or_else(|| {
+        result
             .and_then(|r| r.responses)
             .into_iter()
             .flatten()
             .filter_map(|r| r.error)
-            .min_by_key(|e| if e.code == 100 { 0 } else { 1 });
-        match failed {
-            Some(error) => Err(PublishError::Centrifugo {
-                code: error.code,
-                message: error.message,
-            }),
-            None => Ok(()),
-        }
+            .min_by_key(|e| if e.code == 100 { 0 } else { 1 })
+    });
+    match failed {
+        Some(error) => Err(PublishError::Centrifugo {
+            code: error.code,
+            message: error.message,
+        }),
+        None => Ok(()),
     }
 }
 

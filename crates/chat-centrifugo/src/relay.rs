@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chat_domain::ports::{Delivery, Drained, OutboxRelayStore, OutboxSink, RelayRow};
 use tokio::sync::Notify;
 
-use crate::client::CentrifugoClient;
+use crate::client::{CentrifugoClient, PublishError};
 
 /// How the relay runs.
 #[derive(Debug, Clone)]
@@ -44,27 +44,59 @@ impl CentrifugoSink {
 
 #[async_trait]
 impl OutboxSink for CentrifugoSink {
-    async fn deliver(&self, row: &RelayRow) -> Delivery {
+    /// One `/api/batch` call for the whole drained batch.
+    async fn deliver(&self, rows: &[RelayRow]) -> Vec<Delivery> {
         let started = Instant::now();
-        let result = self.client.call(&row.method, row.payload.clone()).await;
-        metrics::histogram!("chat_outbox_publish_seconds").record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(()) => {
-                metrics::counter!("chat_outbox_published_total").increment(1);
-                Delivery::Delivered
-            }
-            Err(error) if error.is_retryable() => {
-                metrics::counter!("chat_outbox_publish_failures_total", "kind" => "retry")
-                    .increment(1);
-                tracing::warn!(row = row.id, %error, "publish failed; will retry");
-                Delivery::Retry
-            }
+        let commands: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.method.as_str(), r.payload.as_str()))
+            .collect();
+        let outcomes = match self.client.batch(&commands).await {
+            Ok(outcomes) => outcomes,
             Err(error) => {
-                // What Centrifugo's consumer does: a refused call never passes.
-                metrics::counter!("chat_outbox_publish_failures_total", "kind" => "rejected")
-                    .increment(1);
-                tracing::error!(row = row.id, %error, "publish rejected; dropping the row");
-                Delivery::Rejected
+                let retry = error.is_retryable();
+                rows.iter()
+                    .map(|_| {
+                        if retry {
+                            Err(PublishError::Transport(error.to_string()))
+                        } else {
+                            Err(PublishError::Centrifugo {
+                                code: error.code().unwrap_or(0),
+                                message: error.to_string(),
+                            })
+                        }
+                    })
+                    .collect()
+            }
+        };
+        metrics::histogram!("chat_outbox_publish_seconds").record(started.elapsed().as_secs_f64());
+        rows.iter()
+            .zip(outcomes)
+            .map(|(row, outcome)| delivery(row, outcome))
+            .collect()
+    }
+}
+
+/// Retry only what Centrifugo's own consumer retries (internal errors, and
+/// no answer at all); anything else it refused goes to the dead letters.
+fn delivery(row: &RelayRow, outcome: Result<(), PublishError>) -> Delivery {
+    match outcome {
+        Ok(()) => {
+            metrics::counter!("chat_outbox_published_total").increment(1);
+            Delivery::Delivered
+        }
+        Err(error) if error.is_retryable() => {
+            metrics::counter!("chat_outbox_publish_failures_total", "kind" => "retry").increment(1);
+            tracing::warn!(row = row.id, %error, "publish failed; will retry");
+            Delivery::Retry
+        }
+        Err(error) => {
+            metrics::counter!("chat_outbox_publish_failures_total", "kind" => "rejected")
+                .increment(1);
+            tracing::error!(row = row.id, %error, "publish rejected; moved to the dead letters");
+            Delivery::Rejected {
+                code: i64::from(error.code().unwrap_or(0)),
+                message: error.to_string(),
             }
         }
     }
@@ -166,10 +198,12 @@ impl Worker {
 fn spawn_backlog_gauge(store: Arc<dyn OutboxRelayStore>, every: Duration) {
     tokio::spawn(async move {
         loop {
-            if let Ok((depth, oldest_ms)) = store.backlog().await {
+            if let Ok(backlog) = store.backlog().await {
                 // Gauges are f64; outbox sizes are far below 2^53.
-                metrics::gauge!("chat_outbox_depth").set(depth as f64);
-                metrics::gauge!("chat_outbox_oldest_age_seconds").set(oldest_ms as f64 / 1000.0);
+                metrics::gauge!("chat_outbox_depth").set(backlog.depth as f64);
+                metrics::gauge!("chat_outbox_oldest_age_seconds")
+                    .set(backlog.oldest_ms as f64 / 1000.0);
+                metrics::gauge!("chat_outbox_dead_letters").set(backlog.dead_letters as f64);
             }
             tokio::time::sleep(every).await;
         }

@@ -405,12 +405,13 @@ pub struct RelayRow {
 }
 
 /// What delivering one row came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     /// Delivered: delete the row.
     Delivered,
-    /// Refused for good (a bad request): delete the row, it will never pass.
-    Rejected,
+    /// Refused for good (Centrifugo's error `code`, any but an internal
+    /// one): move the row to the dead letters, it will never pass.
+    Rejected { code: i64, message: String },
     /// Not delivered, but it may pass later: keep this row and every row
     /// after it in the partition, and try again.
     Retry,
@@ -419,8 +420,20 @@ pub enum Delivery {
 /// Delivers outbox rows, in order.
 #[async_trait]
 pub trait OutboxSink: Send + Sync {
-    /// Delivers one row.
-    async fn deliver(&self, row: &RelayRow) -> Delivery;
+    /// Delivers `rows` in order (one call for the whole batch); one outcome
+    /// per row, in the same order.
+    async fn deliver(&self, rows: &[RelayRow]) -> Vec<Delivery>;
+}
+
+/// How the outbox stands, for the gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Rows waiting.
+    pub depth: i64,
+    /// Age of the oldest waiting row, in milliseconds.
+    pub oldest_ms: i64,
+    /// Rows Centrifugo refused for good, kept for an operator.
+    pub dead_letters: i64,
 }
 
 /// What one drain of a partition did.
@@ -456,11 +469,11 @@ pub trait OutboxRelayStore: Send + Sync {
         sink: &dyn OutboxSink,
     ) -> Result<Drained, ChatError>;
 
-    /// How many rows wait, and how old the oldest is (milliseconds).
+    /// How many rows wait, how old the oldest is, and how many were refused.
     ///
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
-    async fn backlog(&self) -> Result<(i64, i64), ChatError>;
+    async fn backlog(&self) -> Result<Backlog, ChatError>;
 }
 
 /// A realtime token and what it grants.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_domain::ChatError;
-use chat_domain::ports::{Delivery, Drained, OutboxRelayStore, OutboxSink, RelayRow};
+use chat_domain::ports::{Backlog, Delivery, Drained, OutboxRelayStore, OutboxSink, RelayRow};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -38,11 +38,21 @@ struct Locked {
 }
 
 #[derive(QueryableByName)]
-struct Backlog {
+struct BacklogRow {
     #[diesel(sql_type = BigInt)]
     depth: i64,
     #[diesel(sql_type = BigInt)]
     oldest_ms: i64,
+    #[diesel(sql_type = BigInt)]
+    dead_letters: i64,
+}
+
+/// Rows Centrifugo refused, with why, as arrays for one INSERT.
+#[derive(Default)]
+struct DeadLetters {
+    ids: Vec<i64>,
+    codes: Vec<i64>,
+    messages: Vec<String>,
 }
 
 /// The outbox as one relay (or Centrifugo consumer) named `name` drains it.
@@ -95,22 +105,52 @@ impl OutboxRelayStore for PgOutboxRelay {
             .load(&mut *conn)
             .await?;
             let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
-            let (mut done, mut delivered, mut rejected, mut stalled) = (Vec::new(), 0, 0, false);
-            for row in rows {
-                let row = RelayRow {
+            if rows.is_empty() {
+                return Ok(Drained::Done { delivered: 0, rejected: 0, more: false });
+            }
+            let rows: Vec<RelayRow> = rows
+                .into_iter()
+                .map(|row| RelayRow {
                     id: row.id,
                     method: row.method,
                     payload: row.payload,
-                };
-                match sink.deliver(&row).await {
+                })
+                .collect();
+            let outcomes = sink.deliver(&rows).await;
+            // Rows up to the first one to retry are settled; that one and
+            // every later row stay, so the partition's order holds.
+            let (mut done, mut dead, mut stalled) = (Vec::new(), DeadLetters::default(), false);
+            let mut delivered = 0;
+            for (row, outcome) in rows.iter().zip(outcomes.into_iter().chain(std::iter::repeat(Delivery::Retry))) {
+                match outcome {
                     Delivery::Delivered => delivered += 1,
-                    Delivery::Rejected => rejected += 1,
+                    Delivery::Rejected { code, message } => {
+                        dead.ids.push(row.id);
+                        dead.codes.push(code);
+                        dead.messages.push(message);
+                    }
                     Delivery::Retry => {
                         stalled = true;
                         break;
                     }
                 }
                 done.push(row.id);
+            }
+            let rejected = dead.ids.len();
+            if rejected > 0 {
+                diesel::sql_query(
+                    "INSERT INTO chat_outbox_dead_letters \
+                       (id, method, payload, partition, created_at, error_code, error_message) \
+                     SELECT o.id, o.method, o.payload, o.partition, o.created_at, d.code, d.message \
+                     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(id, code, message) \
+                     JOIN chat_outbox o ON o.id = d.id",
+                )
+                .bind::<Array<BigInt>, _>(&dead.ids)
+                .bind::<Array<BigInt>, _>(&dead.codes)
+                .bind::<Array<Text>, _>(&dead.messages)
+                .prepared()
+                .execute(&mut *conn)
+                .await?;
             }
             diesel::sql_query("DELETE FROM chat_outbox WHERE id = ANY($1)")
                 .bind::<Array<BigInt>, _>(&done)
@@ -131,18 +171,23 @@ impl OutboxRelayStore for PgOutboxRelay {
         .map_err(StoreError::into_chat)
     }
 
-    async fn backlog(&self) -> Result<(i64, i64), ChatError> {
+    async fn backlog(&self) -> Result<Backlog, ChatError> {
         let mut conn = self.store.conn().await?;
-        let backlog: Backlog = diesel::sql_query(
+        let backlog: BacklogRow = diesel::sql_query(
             "SELECT count(*) AS depth, \
-               COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) AS oldest_ms \
+               COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) AS oldest_ms, \
+               (SELECT count(*) FROM chat_outbox_dead_letters) AS dead_letters \
              FROM chat_outbox",
         )
         .prepared()
         .get_result(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
-        Ok((backlog.depth, backlog.oldest_ms))
+        Ok(Backlog {
+            depth: backlog.depth,
+            oldest_ms: backlog.oldest_ms,
+            dead_letters: backlog.dead_letters,
+        })
     }
 }
 

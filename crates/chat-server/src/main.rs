@@ -128,7 +128,19 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
             );
             spawn_pool_gauges(runtime, &store);
             match (&realtime.client, args.outbox_relay) {
-                (Some(client), true) => start_relay(runtime, &args, &store, client.clone(), url),
+                (Some(client), true) => {
+                    // Its own pool: workers hold a connection while they
+                    // call Centrifugo, so a slow Centrifugo must not take the
+                    // API's connections. One per partition: every partition
+                    // can drain at once.
+                    let relay_pool = PgConfig {
+                        max_connections: usize::try_from(args.outbox_partitions.max(1))
+                            .unwrap_or(1),
+                        ..config.clone()
+                    };
+                    let relay_store = PgStore::connect(&relay_pool, Arc::new(JsonEventEncoder))?;
+                    start_relay(runtime, &args, &relay_store, client.clone(), url);
+                }
                 (Some(_), false) => {
                     tracing::info!(
                         "OUTBOX_RELAY=false: Centrifugo's own consumer drains the outbox"
