@@ -398,22 +398,22 @@ impl MessageRepository for PgStore {
     }
 
     async fn find(&self, id: MessageId) -> Result<Option<Message>, ChatError> {
-        let mut conn = self.conn().await?;
-        let row = load_message(&mut conn, id.get())
+        let conn = self.conn().await?;
+        let row = load_message(&conn, id.get())
             .await
             .map_err(StoreError::into_chat)?;
         Ok(row.map(|r| r.message()))
     }
 
     async fn view(&self, id: MessageId, viewer: UserId) -> Result<Option<MessageView>, ChatError> {
-        let mut conn = self.conn().await?;
-        let row = load_message(&mut conn, id.get())
+        let conn = self.conn().await?;
+        let row = load_message(&conn, id.get())
             .await
             .map_err(StoreError::into_chat)?;
         let Some(mut view) = row.map(MessageRow::into_view) else {
             return Ok(None);
         };
-        decorate(&mut conn, Some(viewer), std::slice::from_mut(&mut view))
+        decorate(&conn, Some(viewer), std::slice::from_mut(&mut view))
             .await
             .map_err(StoreError::into_chat)?;
         Ok(Some(view))
@@ -454,7 +454,7 @@ impl MessageRepository for PgStore {
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
         let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
-        decorate(&mut conn, Some(viewer), &mut views)
+        decorate(&conn, Some(viewer), &mut views)
             .await
             .map_err(StoreError::into_chat)?;
         Ok(views)

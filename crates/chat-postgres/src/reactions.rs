@@ -379,7 +379,7 @@ impl PgStore {
             ));
             views.push(row.message.into_view());
         }
-        decorate(&mut conn, Some(viewer), &mut views)
+        decorate(&conn, Some(viewer), &mut views)
             .await
             .map_err(StoreError::into_chat)?;
         Ok(views

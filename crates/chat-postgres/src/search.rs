@@ -65,7 +65,7 @@ impl PgStore {
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
         let mut views: Vec<_> = rows.into_iter().map(MessageRow::into_view).collect();
-        decorate(&mut conn, Some(search.viewer), &mut views)
+        decorate(&conn, Some(search.viewer), &mut views)
             .await
             .map_err(StoreError::into_chat)?;
         Ok(views
