@@ -36,6 +36,16 @@ impl StoreError {
                     info.message()
                 ))
             }
+            // `statement_timeout` fired, or the server is shutting down:
+            // the request may succeed when tried again.
+            Self::Db(DieselError::DatabaseError(_, info))
+                if info
+                    .message()
+                    .starts_with("canceling statement due to statement timeout")
+                    || info.message().starts_with("terminating connection") =>
+            {
+                ChatError::Unavailable(anyhow::anyhow!("database: {}", info.message()))
+            }
             Self::Db(DieselError::BrokenTransactionManager) => {
                 ChatError::Unavailable(anyhow::anyhow!("database transaction broke"))
             }
