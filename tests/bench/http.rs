@@ -1,7 +1,7 @@
 //! Side by side: the service over HTTP against PostgreSQL doing the same work
 //! through `pgbench`, in the same run, on the same database server.
 //!
-//! `cargo xtask bench http [--seconds 10] [--clients 1,8,16,64]`
+//! `cargo xtask bench http [--seconds 10] [--clients 1,8,16,64] [--operations send,list]`
 //!
 //! - **send**: 125 groups of 8 members; each client sends into one group
 //!   (clients spread over the groups) as that group's owner, relay on, to a
@@ -44,12 +44,16 @@ const PARTITIONS: i64 = 16;
 struct Options {
     seconds: u64,
     clients: Vec<usize>,
+    send: bool,
+    list: bool,
 }
 
 fn options() -> Options {
     let mut options = Options {
         seconds: 10,
         clients: vec![1, 8, 16, 64],
+        send: true,
+        list: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -62,7 +66,13 @@ fn options() -> Options {
                     .map(|c| c.trim().parse().expect("--clients 1,8,16"))
                     .collect();
             }
-            _ => panic!("usage: bench-http [--seconds N] [--clients 1,8,16,64]"),
+            "--operations" => {
+                options.send = value.split(',').any(|o| o == "send");
+                options.list = value.split(',').any(|o| o == "list");
+            }
+            _ => panic!(
+                "usage: bench-http [--seconds N] [--clients 1,8,16,64] [--operations send,list]"
+            ),
         }
     }
     options
@@ -92,7 +102,8 @@ async fn main() {
     .await;
     let database_url = server.database_url().to_owned();
     let groups = seed(&server).await;
-    eprintln!("seeded {GROUPS} groups of {GROUP_SIZE} members");
+    fill(&server, &groups).await;
+    eprintln!("seeded {GROUPS} groups of {GROUP_SIZE} members, {PAGE} messages each");
 
     let mut table = vec![
         "| operation | clients | service req/s | service p50 ms | service p99 ms | pgbench tx/s | pgbench avg ms | ratio |".to_owned(),
@@ -100,7 +111,17 @@ async fn main() {
     ];
     let send_script = write_script("send", SEND_TRANSACTION);
     let list_script = write_script("list", LIST_QUERY);
-    for &clients in &options.clients {
+    let send_clients = if options.send {
+        options.clients.clone()
+    } else {
+        Vec::new()
+    };
+    let list_clients = if options.list {
+        options.clients.clone()
+    } else {
+        Vec::new()
+    };
+    for &clients in &send_clients {
         let service = load(&server, &groups, clients, options.seconds, Operation::Send).await;
         let drained = wait_for_outbox(&database_url).await;
         let raw = pgbench(&database_url, &send_script, clients, options.seconds);
@@ -110,7 +131,7 @@ async fn main() {
         );
         table.push(row("send-message", clients, &service, &raw));
     }
-    for &clients in &options.clients {
+    for &clients in &list_clients {
         let service = load(&server, &groups, clients, options.seconds, Operation::List).await;
         let raw = pgbench(&database_url, &list_script, clients, options.seconds);
         eprintln!(
@@ -186,6 +207,39 @@ async fn seed(server: &TestServer) -> Vec<Group> {
         });
     }
     groups
+}
+
+/// Messages sent into every group before measuring: a full page to list.
+const PAGE: usize = 50;
+
+/// Sends `PAGE` messages into every group, 16 groups at a time.
+async fn fill(server: &TestServer, groups: &[Group]) {
+    for chunk in groups.chunks(16) {
+        let mut tasks = Vec::new();
+        for group in chunk.iter().cloned() {
+            let base = server.base().to_owned();
+            tasks.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                for i in 0..PAGE {
+                    let response = http
+                        .post(format!("{base}/chat/messages/send"))
+                        .bearer_auth(&group.owner)
+                        .json(&json!({"conversationId": group.id, "content": format!("seed {i}")}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(
+                        response.status().is_success(),
+                        "seeding: {}",
+                        response.status()
+                    );
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

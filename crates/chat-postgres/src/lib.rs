@@ -13,6 +13,7 @@ mod messages;
 mod migrate;
 mod outbox;
 mod pipeline;
+mod pools;
 mod prepared;
 mod previews;
 mod reactions;
@@ -30,7 +31,7 @@ use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::events::EventEncoder;
 use chat_domain::ports::HealthCheck;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -41,6 +42,7 @@ pub use relay::{PgOutboxRelay, listen_for_outbox};
 
 use error::StoreError;
 use outbox::OutboxWriter;
+use pools::ThreadPools;
 
 use crate::prepared::Prepare;
 
@@ -56,6 +58,9 @@ pub struct PgConfig {
     pub outbox_partitions: i32,
     /// PostgreSQL cancels any one statement that runs longer.
     pub statement_timeout: Duration,
+    /// How many threads share `max_connections` (the HTTP workers): each
+    /// thread has its own pool of its share (see `pools.rs`).
+    pub threads: usize,
 }
 
 /// Connections are set up for short OLTP statements, and handed out without
@@ -88,25 +93,19 @@ fn connection_manager(config: &PgConfig) -> AsyncDieselConnectionManager<AsyncPg
 /// Every repository port, on PostgreSQL.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool<AsyncPgConnection>,
+    pools: Arc<ThreadPools>,
     outbox: OutboxWriter,
 }
 
 impl PgStore {
-    /// A store over a new pool. Connections open lazily.
+    /// A store over new pools, one per thread that uses it. Connections
+    /// open lazily.
     ///
     /// # Errors
-    /// When the pool cannot be built from the configuration.
+    /// None today; kept for configurations that can be refused.
     pub fn connect(config: &PgConfig, encoder: Arc<dyn EventEncoder>) -> anyhow::Result<Self> {
-        let pool = Pool::builder(connection_manager(config))
-            .max_size(config.max_connections)
-            .runtime(deadpool::Runtime::Tokio1)
-            .wait_timeout(Some(config.acquire_timeout))
-            .create_timeout(Some(config.acquire_timeout))
-            .recycle_timeout(Some(config.acquire_timeout))
-            .build()?;
         Ok(Self {
-            pool,
+            pools: Arc::new(ThreadPools::new(config.clone())),
             outbox: OutboxWriter {
                 encoder,
                 partitions: config.outbox_partitions.max(1),
@@ -114,18 +113,14 @@ impl PgStore {
         })
     }
 
-    /// Connections the pool holds, how many of those are idle, and its
+    /// Connections the pools hold, how many of those are idle, and their
     /// maximum: for the pool gauges.
     pub fn pool_status(&self) -> (usize, usize, usize) {
-        let status = self.pool.status();
-        (status.size, status.available, status.max_size)
+        self.pools.status()
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, ChatError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| ChatError::Unavailable(anyhow::anyhow!("no database connection: {e}")))
+        self.pools.get().await
     }
 }
 

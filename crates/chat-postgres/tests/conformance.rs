@@ -65,6 +65,7 @@ async fn fresh() -> Harness {
         acquire_timeout: Duration::from_secs(10),
         outbox_partitions: 4,
         statement_timeout: Duration::from_secs(30),
+        threads: 1,
     };
     let store = Arc::new(PgStore::connect(&config, Arc::new(TypeOnlyEncoder)).unwrap());
     let url = db.url().to_owned();

@@ -120,6 +120,9 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 acquire_timeout: Duration::from_secs(args.database_acquire_timeout_secs),
                 outbox_partitions: args.outbox_partitions,
                 statement_timeout: Duration::from_millis(args.database_statement_timeout_ms),
+                threads: args.workers.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+                }),
             };
             let store = Arc::new(PgStore::connect(&config, Arc::new(JsonEventEncoder))?);
             tracing::info!(
@@ -136,6 +139,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                     let relay_pool = PgConfig {
                         max_connections: usize::try_from(args.outbox_partitions.max(1))
                             .unwrap_or(1),
+                        threads: 1,
                         ..config.clone()
                     };
                     let relay_store = PgStore::connect(&relay_pool, Arc::new(JsonEventEncoder))?;
