@@ -7,6 +7,7 @@
 
 mod attachments;
 mod conversations;
+mod decorations;
 mod error;
 mod membership;
 mod messages;
