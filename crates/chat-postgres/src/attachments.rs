@@ -1,5 +1,7 @@
 //! Attachments: rows, linking to messages, listing, and the janitor's view.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chat_domain::attachment::{AttachmentQuery, NewAttachment};
 use chat_domain::events::EventsFor;
@@ -7,15 +9,15 @@ use chat_domain::message::{Attachment, MessageView};
 use chat_domain::ports::AttachmentRepository;
 use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::PgStore;
-use crate::decorations::decorate;
 use crate::error::{StoreError, StoreResult};
 use crate::messages::load_message;
 use crate::prepared::Prepare;
+use crate::reactions::decorate;
 
 const COLUMNS: &str = "id, conversation_id, message_id, uploader_id, filename, content_type, size, object_key, ready, created_at";
 
@@ -59,6 +61,30 @@ impl AttachmentRow {
             url: None,
         }
     }
+}
+
+/// The attachments of these messages, oldest first.
+pub(crate) async fn load_attachments(
+    mut conn: &AsyncPgConnection,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<Attachment>>> {
+    let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, created_at, id"
+    ))
+    .bind::<Array<BigInt>, _>(ids)
+    .prepared()
+    .load(&mut conn)
+    .await?;
+    let mut by_message: HashMap<i64, Vec<Attachment>> = HashMap::new();
+    for row in rows {
+        if let Some(message) = row.message_id {
+            by_message
+                .entry(message)
+                .or_default()
+                .push(row.into_domain());
+        }
+    }
+    Ok(by_message)
 }
 
 #[async_trait]

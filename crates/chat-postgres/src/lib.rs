@@ -7,7 +7,6 @@
 
 mod attachments;
 mod conversations;
-mod decorations;
 mod error;
 mod membership;
 mod messages;

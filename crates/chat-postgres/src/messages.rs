@@ -17,21 +17,12 @@ use futures_util::future::{try_join_all, try_join5};
 
 use crate::PgStore;
 use crate::conversations::UNREAD_LATERAL;
-use crate::decorations::{DecorationRow, decorate, decoration_columns};
 use crate::error::{StoreError, StoreResult};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::previews::queue_links;
+use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
-
-/// A message row with its decorations.
-#[derive(QueryableByName)]
-struct DecoratedMessageRow {
-    #[diesel(embed)]
-    message: MessageRow,
-    #[diesel(embed)]
-    decorations: DecorationRow,
-}
 
 #[derive(QueryableByName)]
 struct CountersRow {
@@ -446,13 +437,11 @@ impl MessageRepository for PgStore {
             "x.parent_id IS NULL AND $6::bigint IS NULL"
         };
         let order = if range.newest_first { "DESC" } else { "ASC" };
-        // The decorations come in the same query: one round trip per page.
-        let rows: Vec<DecoratedMessageRow> = diesel::sql_query(format!(
-            "SELECT {MESSAGE_COLUMNS}, {} FROM messages x {MESSAGE_JOINS} \
+        let rows: Vec<MessageRow> = diesel::sql_query(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} \
              WHERE x.conversation_id = $1 AND x.seq > $2 AND x.seq < $3 \
                AND ($4::boolean IS NULL OR (x.thread_reply_count > 0) = $4) AND {thread} \
-             ORDER BY x.seq {order} LIMIT $5",
-            decoration_columns(7)
+             ORDER BY x.seq {order} LIMIT $5"
         ))
         .bind::<BigInt, _>(range.conversation_id.get())
         .bind::<BigInt, _>(lower)
@@ -460,19 +449,15 @@ impl MessageRepository for PgStore {
         .bind::<Nullable<Bool>, _>(range.has_replies)
         .bind::<BigInt, _>(i64::try_from(range.limit).unwrap_or(i64::MAX))
         .bind::<Nullable<BigInt>, _>(range.parent_id.map(|p| p.get()))
-        .bind::<Nullable<BigInt>, _>(Some(viewer.get()))
         .prepared()
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
-        rows.into_iter()
-            .map(|row| {
-                let mut view = row.message.into_view();
-                row.decorations.apply(&mut view)?;
-                Ok(view)
-            })
-            .collect::<StoreResult<Vec<MessageView>>>()
-            .map_err(StoreError::into_chat)
+        let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
+        decorate(&conn, Some(viewer), &mut views)
+            .await
+            .map_err(StoreError::into_chat)?;
+        Ok(views)
     }
 
     async fn edit(

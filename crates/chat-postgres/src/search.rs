@@ -6,9 +6,9 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 
 use crate::PgStore;
-use crate::decorations::decorate;
 use crate::error::StoreError;
 use crate::prepared::Prepare;
+use crate::reactions::decorate;
 use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 
 /// The query as a `tsquery`: terms ANDed, phrases with `<->`, prefixes with
