@@ -22,6 +22,7 @@ use chat_domain::ports::{
     AttachmentRepository, ConversationRepository, Created, HealthCheck, LinkPreviewRepository,
     MemberUnread, MessageRepository, SentMessage, UserRepository,
 };
+use chat_domain::rules;
 use chat_domain::search::{MessageSearch, SearchHit, words};
 use chat_domain::user::User;
 use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
@@ -661,10 +662,8 @@ impl ConversationRepository for InMemoryStore {
             .copied()
             .filter(|u| state.membership(id, *u).is_none())
             .collect();
-        let grown = conversation.member_count + i64::try_from(fresh.len()).unwrap_or(i64::MAX);
-        if max_members.is_some_and(|max| grown > max) {
-            return Err(ChatError::conflict("the conversation is full"));
-        }
+        let grown =
+            rules::members_after_adding(conversation.member_count, fresh.len(), max_members)?;
         for user in &fresh {
             state.add_member(&conversation, *user, Role::Member, now, true);
         }
@@ -707,9 +706,7 @@ impl ConversationRepository for InMemoryStore {
         let removed = state
             .member(id, user)?
             .ok_or(ChatError::NotFound("member"))?;
-        if removed.role == Role::Owner && state.owner_count(id) <= 1 {
-            return Err(ChatError::conflict("the last owner cannot be removed"));
-        }
+        rules::may_remove_member(removed.role, state.owner_count(id))?;
         state.remove_membership(id, user);
         let conversation = state.conversation(id)?;
         let changed = MembersChanged {
@@ -732,9 +729,7 @@ impl ConversationRepository for InMemoryStore {
         let current = state
             .member(id, user)?
             .ok_or(ChatError::NotFound("member"))?;
-        if current.role == Role::Owner && role != Role::Owner && state.owner_count(id) <= 1 {
-            return Err(ChatError::conflict("the last owner cannot be demoted"));
-        }
+        rules::may_change_role(current.role, role, state.owner_count(id))?;
         if let Some(m) = state.members.get_mut(&(id, user)) {
             m.role = role;
         }
@@ -889,17 +884,19 @@ impl MessageRepository for InMemoryStore {
         }
         // Every attachment must be the sender's ready, unsent upload to this
         // conversation; checked before anything is written.
-        let usable = new.attachment_ids.iter().all(|id| {
-            state.attachments.get(id).is_some_and(|a| {
-                a.uploader_id == new.sender_id
-                    && a.conversation_id == new.conversation_id
-                    && a.ready
-                    && a.message_id.is_none()
+        let usable = new
+            .attachment_ids
+            .iter()
+            .filter(|id| {
+                state.attachments.get(id).is_some_and(|a| {
+                    a.uploader_id == new.sender_id
+                        && a.conversation_id == new.conversation_id
+                        && a.ready
+                        && a.message_id.is_none()
+                })
             })
-        });
-        if !usable {
-            return Err(ChatError::validation("attachmentIds", "unknown attachment"));
-        }
+            .count();
+        rules::all_attachments_usable(usable, new.attachment_ids.len())?;
         let conversation = state
             .conversations
             .get_mut(&new.conversation_id)
@@ -1073,9 +1070,7 @@ impl MessageRepository for InMemoryStore {
             .messages
             .get_mut(&id)
             .ok_or(ChatError::NotFound("message"))?;
-        if message.is_deleted() {
-            return Err(ChatError::conflict("the message is deleted"));
-        }
+        rules::must_be_live(message.is_deleted())?;
         if let Some(content) = patch.content {
             message.content = content.as_str().to_owned();
         }
@@ -1165,11 +1160,8 @@ impl MessageRepository for InMemoryStore {
             let mut distinct: Vec<&String> = reactions.iter().map(|(_, e, _)| e).collect();
             distinct.sort();
             distinct.dedup();
-            if !known && distinct.len() >= max_distinct {
-                return Err(ChatError::conflict(format!(
-                    "a message has at most {max_distinct} distinct emoji"
-                )));
-            }
+            let others = distinct.iter().filter(|e| ***e != emoji).count();
+            rules::may_add_reaction(known, others, max_distinct)?;
             reactions.push((user, emoji.clone(), now));
             delta = 1;
         } else if !want && exists {
@@ -1241,11 +1233,7 @@ impl MessageRepository for InMemoryStore {
                     .values()
                     .filter(|(c, _, _)| *c == message.conversation_id)
                     .count();
-                if count >= max_pins {
-                    return Err(ChatError::conflict(format!(
-                        "a conversation has at most {max_pins} pins"
-                    )));
-                }
+                rules::may_pin(count, max_pins)?;
                 state.pins.insert(id, (message.conversation_id, user, now));
                 true
             }
@@ -1454,10 +1442,9 @@ impl AttachmentRepository for InMemoryStore {
             .is_some_and(|(a, m)| {
                 a.ready && a.message_id.is_none() && a.conversation_id == m.conversation_id
             });
-        let Some(target) = target.filter(|_| linkable) else {
-            return Err(ChatError::conflict(
-                "the attachment is sent already, or the message is deleted",
-            ));
+        rules::may_attach_to_message(linkable)?;
+        let Some(target) = target else {
+            return Err(ChatError::NotFound("message"));
         };
         if let Some(a) = state.attachments.get_mut(&id) {
             a.message_id = Some(message);

@@ -7,6 +7,7 @@ use chat_domain::attachment::{AttachmentQuery, NewAttachment};
 use chat_domain::events::EventsFor;
 use chat_domain::message::{Attachment, MessageView};
 use chat_domain::ports::AttachmentRepository;
+use chat_domain::rules;
 use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -157,11 +158,7 @@ impl AttachmentRepository for PgStore {
             .prepared()
             .execute(&mut *conn)
             .await?;
-            if linked == 0 {
-                return Err(StoreError::Chat(ChatError::conflict(
-                    "the attachment is sent already, or the message is deleted",
-                )));
-            }
+            rules::may_attach_to_message(linked > 0)?;
             let mut view = load_message(conn, message.get())
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("message")))?

@@ -59,7 +59,9 @@ pub struct PgConfig {
     /// PostgreSQL cancels any one statement that runs longer.
     pub statement_timeout: Duration,
     /// How many threads share `max_connections` (the HTTP workers): each
-    /// thread has its own pool of its share (see `pools.rs`).
+    /// thread has its own pool of its share (see `pools.rs`). With 1, one
+    /// pool serves every thread (work on a multi-threaded runtime, whose
+    /// tasks move between threads anyway).
     pub threads: usize,
 }
 

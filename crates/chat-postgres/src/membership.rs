@@ -6,6 +6,7 @@ use chat_domain::conversation::{
     MemberListQuery, MembersChanged, MembershipView, PreferencesPatch, Role, UnreadTotals,
 };
 use chat_domain::events::EventsFor;
+use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -106,7 +107,7 @@ async fn membership_view(
     })
 }
 
-async fn owner_count(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<i64> {
+async fn owner_count(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<usize> {
     let row: IdRow = diesel::sql_query(
         "SELECT count(*) AS id FROM conversation_members WHERE conversation_id = $1 AND role = 'owner'",
     )
@@ -114,7 +115,8 @@ async fn owner_count(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreR
     .prepared()
     .get_result(conn)
     .await?;
-    Ok(row.id)
+    // A count is never negative.
+    Ok(usize::try_from(row.id).unwrap_or(0))
 }
 
 async fn delete_membership(
@@ -284,10 +286,7 @@ impl PgStore {
             .load(conn)
             .await?;
             let fresh: Vec<i64> = raw.iter().copied().filter(|u| !existing.iter().any(|e| e.id == *u)).collect();
-            let grown = conversation.member_count + i64::try_from(fresh.len()).unwrap_or(i64::MAX);
-            if max_members.is_some_and(|max| grown > max) {
-                return Err(StoreError::Chat(ChatError::conflict("the conversation is full")));
-            }
+            let grown = rules::members_after_adding(conversation.member_count, fresh.len(), max_members)?;
             // Late joiners start caught up; sinceJoin hides what came before.
             diesel::sql_query(
                 "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, \
@@ -347,10 +346,8 @@ impl PgStore {
             let removed = member(conn, id, user)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
-            if removed.role == Role::Owner && owner_count(conn, id).await? <= 1 {
-                return Err(StoreError::Chat(ChatError::conflict(
-                    "the last owner cannot be removed",
-                )));
+            if removed.role == Role::Owner {
+                rules::may_remove_member(removed.role, owner_count(conn, id).await?)?;
             }
             delete_membership(conn, id, user).await?;
             let mut conversation = conversation;
@@ -380,8 +377,8 @@ impl PgStore {
             let current = member(conn, id, user)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
-            if current.role == Role::Owner && role != Role::Owner && owner_count(conn, id).await? <= 1 {
-                return Err(StoreError::Chat(ChatError::conflict("the last owner cannot be demoted")));
+            if current.role == Role::Owner {
+                rules::may_change_role(current.role, role, owner_count(conn, id).await?)?;
             }
             diesel::sql_query("UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2")
                 .bind::<BigInt, _>(id.get())

@@ -7,6 +7,7 @@ use chat_domain::message::{
     PinListQuery, Reaction, ReactionChange, ReactionListQuery, ReactionRequest,
 };
 use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
+use chat_domain::rules;
 use chat_domain::search::{MessageSearch, SearchHit, index_text};
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -165,14 +166,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
         // The sender's ready, unsent uploads only; anything else refuses
         // the send (and rolls it back).
         writes.push(Box::pin(async move {
-            if linked.await? == expected {
-                Ok(())
-            } else {
-                Err(StoreError::Chat(ChatError::validation(
-                    "attachmentIds",
-                    "unknown attachment",
-                )))
-            }
+            Ok(rules::all_attachments_usable(linked.await?, expected)?)
         }));
     }
     if let Some(parent) = new.parent_id {
@@ -640,11 +634,7 @@ async fn load_locked(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult
 /// The live message, locked; `conflict` when deleted.
 async fn lock_live(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
     let message = load_locked(conn, id).await?;
-    if message.is_deleted() {
-        return Err(StoreError::Chat(ChatError::conflict(
-            "the message is deleted",
-        )));
-    }
+    rules::must_be_live(message.is_deleted())?;
     Ok(message)
 }
 

@@ -22,7 +22,8 @@ use crate::{PgConfig, connection_manager};
 /// The pools of the threads that used the store so far.
 pub(crate) struct ThreadPools {
     config: PgConfig,
-    pools: Mutex<HashMap<ThreadId, Pool<AsyncPgConnection>>>,
+    /// By thread; one pool under `None` when the store is not split.
+    pools: Mutex<HashMap<Option<ThreadId>, Pool<AsyncPgConnection>>>,
 }
 
 impl ThreadPools {
@@ -54,7 +55,12 @@ impl ThreadPools {
             .pools
             .lock()
             .map_err(|_| ChatError::Unexpected(anyhow::anyhow!("the pool map is poisoned")))?;
-        if let Some(pool) = pools.get(&std::thread::current().id()) {
+        let key = if self.config.threads > 1 {
+            Some(std::thread::current().id())
+        } else {
+            None
+        };
+        if let Some(pool) = pools.get(&key) {
             return Ok(pool.clone());
         }
         let pool = Pool::builder(connection_manager(&self.config))
@@ -65,7 +71,7 @@ impl ThreadPools {
             .recycle_timeout(Some(self.config.acquire_timeout))
             .build()
             .map_err(|e| ChatError::Unexpected(anyhow::anyhow!("building a pool: {e}")))?;
-        pools.insert(std::thread::current().id(), pool.clone());
+        pools.insert(key, pool.clone());
         Ok(pool)
     }
 

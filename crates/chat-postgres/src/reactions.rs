@@ -8,6 +8,7 @@ use chat_domain::message::{
     MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
+use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -193,11 +194,11 @@ impl PgStore {
                 .prepared()
                 .get_result(&mut *conn)
                 .await?;
-                if known.id == 0 && usize::try_from(others.id).unwrap_or(usize::MAX) >= max_distinct {
-                    return Err(StoreError::Chat(ChatError::conflict(format!(
-                        "a message has at most {max_distinct} distinct emoji"
-                    ))));
-                }
+                rules::may_add_reaction(
+                    known.id > 0,
+                    usize::try_from(others.id).unwrap_or(usize::MAX),
+                    max_distinct,
+                )?;
                 diesel::sql_query(
                     "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -321,10 +322,8 @@ impl PgStore {
                 .prepared()
                 .execute(&mut *conn)
                 .await?;
-                if inserted > 0 && usize::try_from(count.id).unwrap_or(usize::MAX) >= max_pins {
-                    return Err(StoreError::Chat(ChatError::conflict(format!(
-                        "a conversation has at most {max_pins} pins"
-                    ))));
+                if inserted > 0 {
+                    rules::may_pin(usize::try_from(count.id).unwrap_or(usize::MAX), max_pins)?;
                 }
                 inserted > 0
             } else {

@@ -134,11 +134,12 @@ fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<(
                 (Some(client), true) => {
                     // Its own pool: workers hold a connection while they
                     // call Centrifugo, so a slow Centrifugo must not take the
-                    // API's connections. One per partition: every partition
-                    // can drain at once.
+                    // API's connections. A quarter of the partitions (at
+                    // least 2): a drain is one batch call, so workers take
+                    // turns quickly.
+                    let partitions = usize::try_from(args.outbox_partitions.max(1)).unwrap_or(1);
                     let relay_pool = PgConfig {
-                        max_connections: usize::try_from(args.outbox_partitions.max(1))
-                            .unwrap_or(1),
+                        max_connections: partitions.div_ceil(4).max(2),
                         threads: 1,
                         ..config.clone()
                     };
