@@ -1,0 +1,2 @@
+ALTER TABLE conversations RESET (fillfactor);
+ALTER TABLE conversation_members RESET (fillfactor);
