@@ -10,7 +10,7 @@ use super::conversation_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::local_files::{LocalObjectStore, get_file, put_file};
 use crate::wire::{
     AttachmentDto, CursorPage, WireId, WireTime, decode_attachment_cursor, encode_attachment_cursor,
@@ -66,10 +66,7 @@ pub(super) struct TicketDto {
     request_body = TicketRequest,
     responses(
         (status = 200, description = "Success", body = TicketDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn upload_ticket(
     state: web::Data<AppState>,
@@ -111,10 +108,7 @@ pub(super) struct FinalizeRequest {
     request_body = FinalizeRequest,
     responses(
         (status = 200, description = "Success", body = AttachmentDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn finalize(
     state: web::Data<AppState>,
@@ -155,10 +149,7 @@ pub(super) struct AttachmentList {
     request_body = ListAttachmentsRequest,
     responses(
         (status = 200, description = "Success", body = AttachmentList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list(
     state: web::Data<AppState>,

@@ -12,7 +12,7 @@ use super::conversation_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::wire::{ConversationDto, CursorPage, WireId, decode_cursor, encode_cursor};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -71,10 +71,7 @@ pub(super) struct CreateConversationRequest {
     responses(
         (status = 201, description = "Created", body = ConversationDto),
         (status = 200, description = "Already there (an existing direct conversation, a repeated clientMsgId)", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn create(
     state: web::Data<AppState>,
@@ -134,10 +131,7 @@ pub(super) struct ConversationList {
     request_body = ListConversationsRequest,
     responses(
         (status = 200, description = "Success", body = ConversationList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list(
     state: web::Data<AppState>,
@@ -176,10 +170,7 @@ pub(super) async fn list(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn get(
     state: web::Data<AppState>,
@@ -216,10 +207,7 @@ pub(super) struct ReadStateResponse {
     request_body = MarkReadRequest,
     responses(
         (status = 200, description = "Success", body = ReadStateResponse),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn mark_read(
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use super::conversations::{Empty, named};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::wire::{
     ConversationDto, MemberDto, MembershipDto, MessageResponse, TotalPage, WireId, WireTime,
     clearable, decode_member_cursor, encode_member_cursor,
@@ -78,10 +78,7 @@ pub(super) struct UpdateConversationRequest {
     request_body = UpdateConversationRequest,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn update(
     state: web::Data<AppState>,
@@ -114,10 +111,7 @@ pub(super) async fn update(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn archive(
     state: web::Data<AppState>,
@@ -141,10 +135,7 @@ pub(super) async fn archive(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn unarchive(
     state: web::Data<AppState>,
@@ -174,10 +165,7 @@ pub(super) struct ConvertRequest {
     request_body = ConvertRequest,
     responses(
         (status = 200, description = "Success", body = ConversationDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn convert(
     state: web::Data<AppState>,
@@ -201,10 +189,7 @@ pub(super) async fn convert(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn delete(
     state: web::Data<AppState>,
@@ -246,10 +231,7 @@ pub(super) struct MemberList {
     request_body = ListMembersRequest,
     responses(
         (status = 200, description = "Success", body = MemberList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list_members(
     state: web::Data<AppState>,
@@ -294,10 +276,7 @@ pub(super) struct Members {
     request_body = AddMembersRequest,
     responses(
         (status = 200, description = "Success", body = Members),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn add_members(
     state: web::Data<AppState>,
@@ -332,10 +311,7 @@ pub(super) struct RemoveMemberRequest {
     request_body = RemoveMemberRequest,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn remove_member(
     state: web::Data<AppState>,
@@ -370,10 +346,7 @@ pub(super) struct RoleRequest {
     request_body = RoleRequest,
     responses(
         (status = 200, description = "Success", body = MemberDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn change_role(
     state: web::Data<AppState>,
@@ -400,10 +373,7 @@ pub(super) async fn change_role(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageResponse),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn leave(
     state: web::Data<AppState>,
@@ -440,10 +410,7 @@ pub(super) struct PreferencesRequest {
     request_body = PreferencesRequest,
     responses(
         (status = 200, description = "Success", body = MembershipDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn preferences(
     state: web::Data<AppState>,
@@ -477,10 +444,7 @@ pub(super) struct UnreadCounts {
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = UnreadCounts),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn unread(
     state: web::Data<AppState>,

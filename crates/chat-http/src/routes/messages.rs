@@ -13,7 +13,7 @@ use super::message_path;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::{BodyLimit, JsonBody, parse_json};
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::wire::{
     CursorPage, MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor,
     snippet_html,
@@ -57,10 +57,7 @@ pub(super) struct SendMessageRequest {
     responses(
         (status = 201, description = "Created", body = MessageDto),
         (status = 200, description = "Already there (an existing direct conversation, a repeated clientMsgId)", body = MessageDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn send(
     state: web::Data<AppState>,
@@ -289,10 +286,7 @@ pub(super) struct MessageList {
     request_body = ListMessagesRequest,
     responses(
         (status = 200, description = "Success", body = MessageList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list(
     state: web::Data<AppState>,
@@ -345,10 +339,7 @@ pub(super) async fn list(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn get(
     state: web::Data<AppState>,
@@ -395,10 +386,7 @@ pub(super) struct SearchResponse {
     request_body = SearchMessagesRequest,
     responses(
         (status = 200, description = "Success", body = SearchResponse),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn search(
     state: web::Data<AppState>,
@@ -447,10 +435,7 @@ pub(super) struct TypingRequest {
     request_body = TypingRequest,
     responses(
         (status = 204, description = "Done"),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn typing(
     state: web::Data<AppState>,

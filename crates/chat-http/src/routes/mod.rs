@@ -14,7 +14,7 @@ use actix_web::web;
 use chat_domain::ConversationId;
 use chat_domain::MessageId;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::wire::parse_decimal_id;
 
 pub(crate) use attachments::configure_local_files;
@@ -105,7 +105,8 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         attachments::finalize,
         attachments::list
     ),
-    modifiers(&BearerAuth, &OptionalEmptyBodies),
+    components(schemas(ErrorEnvelope)),
+    modifiers(&BearerAuth, &SharedResponses, &OptionalEmptyBodies),
 )]
 pub(crate) struct ApiDoc;
 
@@ -140,6 +141,51 @@ impl utoipa::Modify for OptionalEmptyBodies {
             if json_schema.is_some_and(requires_nothing) {
                 body.required = Some(Required::False);
             }
+        }
+    }
+}
+
+/// Every operation can be refused (4XX) or fail (5XX) with the error
+/// envelope, and needs the bearer token: said once here rather than on each
+/// handler.
+pub(super) struct SharedResponses;
+
+impl utoipa::Modify for SharedResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Error")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for operation in openapi
+            .paths
+            .paths
+            .values_mut()
+            .filter_map(|i| i.post.as_mut())
+        {
+            let responses = &mut operation.responses.responses;
+            responses.insert(
+                "4XX".to_owned(),
+                error(
+                    "Refused: unauthenticated, forbidden, not_found, validation_failed, \
+                     conflict, payload_too_large, rate_limited",
+                ),
+            );
+            responses.insert("5XX".to_owned(), error("unavailable or internal"));
+            operation.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
         }
     }
 }

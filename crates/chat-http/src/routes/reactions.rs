@@ -11,7 +11,7 @@ use super::{conversation_path, message_path};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::wire::{
     CursorPage, MessageDto, TotalPage, UserSummaryDto, WireId, WireTime, clearable,
     decode_pin_cursor, decode_reaction_cursor, encode_pin_cursor, encode_reaction_cursor,
@@ -68,10 +68,7 @@ pub(super) struct EditMessageRequest {
     request_body = EditMessageRequest,
     responses(
         (status = 200, description = "Success", body = MessageDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn edit(
     state: web::Data<AppState>,
@@ -114,10 +111,7 @@ pub(super) struct DeletedDto {
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = DeletedDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn delete(
     state: web::Data<AppState>,
@@ -184,10 +178,7 @@ async fn react(
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn add_reaction(
     state: web::Data<AppState>,
@@ -207,10 +198,7 @@ pub(super) async fn add_reaction(
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn remove_reaction(
     state: web::Data<AppState>,
@@ -230,10 +218,7 @@ pub(super) async fn remove_reaction(
     request_body = EmojiRequest,
     responses(
         (status = 200, description = "Success", body = ReactionsDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn toggle_reaction(
     state: web::Data<AppState>,
@@ -277,10 +262,7 @@ pub(super) struct ReactionList {
     request_body = ListReactionsRequest,
     responses(
         (status = 200, description = "Success", body = ReactionList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list_reactions(
     state: web::Data<AppState>,
@@ -320,10 +302,7 @@ pub(super) async fn list_reactions(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn pin(
     state: web::Data<AppState>,
@@ -347,10 +326,7 @@ pub(super) async fn pin(
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = MessageDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn unpin(
     state: web::Data<AppState>,
@@ -390,10 +366,7 @@ pub(super) struct ReportDto {
     request_body = ReportRequest,
     responses(
         (status = 200, description = "Success", body = ReportDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn report(
     state: web::Data<AppState>,
@@ -451,10 +424,7 @@ pub(super) struct PinList {
     request_body = ListPinsRequest,
     responses(
         (status = 200, description = "Success", body = PinList),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn list_pins(
     state: web::Data<AppState>,

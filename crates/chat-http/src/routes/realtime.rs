@@ -8,7 +8,7 @@ use super::conversations::Empty;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::ApiError;
 use crate::wire::{WireId, WireTime};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,10 +35,7 @@ pub(super) struct ConnectionTokenDto {
     request_body = Empty,
     responses(
         (status = 200, description = "Success", body = ConnectionTokenDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn connection_token(
     state: web::Data<AppState>,
@@ -75,10 +72,7 @@ pub(super) struct SubscribeTokenDto {
     request_body = SubscribeRequest,
     responses(
         (status = 200, description = "Success", body = SubscribeTokenDto),
-        (status = "4XX", description = "Refused: unauthenticated, forbidden, not_found, validation_failed, conflict, payload_too_large, rate_limited", body = ErrorEnvelope),
-        (status = "5XX", description = "unavailable or internal", body = ErrorEnvelope),
     ),
-    security(("bearer" = [])),
 )]
 pub(super) async fn subscribe_token(
     state: web::Data<AppState>,
