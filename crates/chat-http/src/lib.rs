@@ -9,6 +9,7 @@ pub mod auth;
 mod body;
 pub mod error;
 pub mod local_files;
+mod multipart;
 mod observe;
 mod routes;
 pub mod wire;

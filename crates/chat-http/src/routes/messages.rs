@@ -2,18 +2,17 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use chat_domain::ports::ByteSource;
 use chat_domain::service::{Anchor, ListMessages, SearchMessages, SendMessage};
 use chat_domain::{AttachmentId, ConversationId, MessageId, UserId};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::conversations::Empty;
 use super::message_path;
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::body::{BodyLimit, JsonBody, parse_json};
+use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::multipart::read_multipart_send;
 use crate::wire::{
     CursorPage, MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor,
     snippet_html,
@@ -71,7 +70,14 @@ pub(super) async fn send(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let (body, uploaded) = if multipart {
-        read_multipart(&state, caller, &request, payload).await?
+        read_multipart_send(
+            &state,
+            caller,
+            &request,
+            payload,
+            |b: &SendMessageRequest| ConversationId::new(b.conversation_id.0),
+        )
+        .await?
     } else {
         let JsonBody(body) =
             JsonBody::<SendMessageRequest>::from_request(&request, &mut payload.into_inner())
@@ -131,113 +137,6 @@ pub(super) struct MultipartSendRequest {
     /// Up to ten files, after the payload.
     #[schema(value_type = Option<Vec<String>>, format = Binary)]
     file: Option<Vec<Vec<u8>>>,
-}
-
-/// Files per multipart send, at most.
-const MAX_FILES: usize = 10;
-
-/// Reads a multipart send: the `payload` JSON, then each `file` part
-/// streamed to the object store as it arrives.
-async fn read_multipart(
-    state: &AppState,
-    caller: chat_domain::user::Caller,
-    request: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(SendMessageRequest, Vec<AttachmentId>), ApiError> {
-    let limit = request
-        .app_data::<web::Data<BodyLimit>>()
-        .map_or(64 * 1024, |l| l.0);
-    let mut parts = actix_multipart::Multipart::new(request.headers(), payload);
-    let mut body: Option<SendMessageRequest> = None;
-    let mut uploaded = Vec::new();
-    while let Some(part) = parts.next().await {
-        let mut part =
-            part.map_err(|e| ApiError::validation("body", format!("bad multipart body: {e}")))?;
-        let name = part.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "payload" => {
-                let mut json = Vec::new();
-                while let Some(chunk) = part.next().await {
-                    let chunk =
-                        chunk.map_err(|e| ApiError::validation("payload", e.to_string()))?;
-                    if json.len() + chunk.len() > limit {
-                        return Err(ApiError::payload_too_large(format!(
-                            "payload over {limit} bytes"
-                        )));
-                    }
-                    json.extend_from_slice(&chunk);
-                }
-                body = Some(parse_json(&json)?);
-            }
-            "file" => {
-                let conversation = body
-                    .as_ref()
-                    .map(|b| ConversationId::new(b.conversation_id.0))
-                    .ok_or_else(|| {
-                        ApiError::validation("payload", "the payload part comes before the files")
-                    })?;
-                if uploaded.len() == MAX_FILES {
-                    return Err(ApiError::validation(
-                        "file",
-                        format!("at most {MAX_FILES} files"),
-                    ));
-                }
-                let filename = part
-                    .content_disposition()
-                    .and_then(|d| d.get_filename())
-                    .unwrap_or("file")
-                    .to_owned();
-                let content_type = part.content_type().map_or_else(
-                    || "application/octet-stream".to_owned(),
-                    ToString::to_string,
-                );
-                // The part is read here and handed over through a small
-                // bounded channel: the store pulls as fast as it writes, and
-                // no more than a few chunks are ever held.
-                let (sender, receiver) = tokio::sync::mpsc::channel(4);
-                let upload = state.chat.upload_file(
-                    caller,
-                    conversation,
-                    &filename,
-                    &content_type,
-                    Box::new(ChannelSource(receiver)),
-                );
-                let feed = async move {
-                    while let Some(chunk) = part.next().await {
-                        let chunk = chunk
-                            .map(|bytes| bytes.to_vec())
-                            .map_err(|e| chat_domain::ChatError::validation("file", e.to_string()));
-                        let failed = chunk.is_err();
-                        if sender.send(chunk).await.is_err() || failed {
-                            break;
-                        }
-                    }
-                };
-                let (attachment, ()) = tokio::join!(upload, feed);
-                uploaded.push(attachment?.id);
-            }
-            other => {
-                return Err(ApiError::validation(
-                    other,
-                    "unknown part: expected payload or file",
-                ));
-            }
-        }
-    }
-    let body = body.ok_or_else(|| ApiError::validation("payload", "required"))?;
-    Ok((body, uploaded))
-}
-
-/// File bytes arriving through a channel.
-pub(super) struct ChannelSource(
-    tokio::sync::mpsc::Receiver<Result<Vec<u8>, chat_domain::ChatError>>,
-);
-
-#[async_trait::async_trait]
-impl ByteSource for ChannelSource {
-    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, chat_domain::ChatError> {
-        self.0.recv().await.transpose()
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
