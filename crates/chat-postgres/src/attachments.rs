@@ -1,92 +1,20 @@
 //! Attachments: rows, linking to messages, listing, and the janitor's view.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chat_domain::attachment::{AttachmentQuery, NewAttachment};
 use chat_domain::events::EventsFor;
 use chat_domain::message::{Attachment, MessageView};
 use chat_domain::ports::AttachmentRepository;
 use chat_domain::rules;
-use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, Timestamp, UserId};
-use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use time::OffsetDateTime;
+use chat_domain::{AttachmentId, ChatError, MessageId, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
-use crate::messages::load_message;
 use crate::prepared::Prepare;
-use crate::reactions::decorate;
-
-const COLUMNS: &str = "id, conversation_id, message_id, uploader_id, filename, content_type, size, object_key, ready, created_at";
-
-#[derive(QueryableByName)]
-struct AttachmentRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = BigInt)]
-    conversation_id: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    message_id: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    uploader_id: i64,
-    #[diesel(sql_type = Text)]
-    filename: String,
-    #[diesel(sql_type = Text)]
-    content_type: String,
-    #[diesel(sql_type = BigInt)]
-    size: i64,
-    #[diesel(sql_type = Text)]
-    object_key: String,
-    #[diesel(sql_type = Bool)]
-    ready: bool,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: OffsetDateTime,
-}
-
-impl AttachmentRow {
-    fn into_domain(self) -> Attachment {
-        Attachment {
-            id: AttachmentId::new(self.id),
-            conversation_id: ConversationId::new(self.conversation_id),
-            message_id: self.message_id.map(MessageId::new),
-            uploader_id: UserId::new(self.uploader_id),
-            filename: self.filename,
-            content_type: self.content_type,
-            size: self.size,
-            ready: self.ready,
-            created_at: Timestamp::from_datetime(self.created_at),
-            object_key: self.object_key,
-            url: None,
-        }
-    }
-}
-
-/// The attachments of these messages, oldest first.
-pub(crate) async fn load_attachments(
-    mut conn: &AsyncPgConnection,
-    ids: &[i64],
-) -> StoreResult<HashMap<i64, Vec<Attachment>>> {
-    let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
-        "SELECT {COLUMNS} FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, created_at, id"
-    ))
-    .bind::<Array<BigInt>, _>(ids)
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    let mut by_message: HashMap<i64, Vec<Attachment>> = HashMap::new();
-    for row in rows {
-        if let Some(message) = row.message_id {
-            by_message
-                .entry(message)
-                .or_default()
-                .push(row.into_domain());
-        }
-    }
-    Ok(by_message)
-}
+use crate::rows::{ATTACHMENT_COLUMNS, AttachmentRow};
+use crate::views::{decorate, load_message};
 
 #[async_trait]
 impl AttachmentRepository for PgStore {
@@ -94,7 +22,7 @@ impl AttachmentRepository for PgStore {
         let mut conn = self.conn().await?;
         let row: AttachmentRow = diesel::sql_query(format!(
             "INSERT INTO attachments (conversation_id, uploader_id, filename, content_type, size, object_key, \
-               ready, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+               ready, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {ATTACHMENT_COLUMNS}"
         ))
         .bind::<BigInt, _>(new.conversation_id.get())
         .bind::<BigInt, _>(new.uploader_id.get())
@@ -113,20 +41,21 @@ impl AttachmentRepository for PgStore {
 
     async fn find_attachment(&self, id: AttachmentId) -> Result<Option<Attachment>, ChatError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<AttachmentRow> =
-            diesel::sql_query(format!("SELECT {COLUMNS} FROM attachments WHERE id = $1"))
-                .bind::<BigInt, _>(id.get())
-                .prepared()
-                .load(&mut conn)
-                .await
-                .map_err(|e| StoreError::from(e).into_chat())?;
+        let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+        ))
+        .bind::<BigInt, _>(id.get())
+        .prepared()
+        .load(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
         Ok(rows.into_iter().next().map(AttachmentRow::into_domain))
     }
 
     async fn mark_ready(&self, id: AttachmentId) -> Result<Attachment, ChatError> {
         let mut conn = self.conn().await?;
         let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
-            "UPDATE attachments SET ready = true WHERE id = $1 RETURNING {COLUMNS}"
+            "UPDATE attachments SET ready = true WHERE id = $1 RETURNING {ATTACHMENT_COLUMNS}"
         ))
         .bind::<BigInt, _>(id.get())
         .prepared()
@@ -179,7 +108,7 @@ impl AttachmentRepository for PgStore {
              WHERE a.conversation_id = $1 AND m.deleted_at IS NULL AND m.seq > $2 \
                AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3, $4)) \
              ORDER BY a.created_at DESC, a.id DESC LIMIT $5",
-            COLUMNS
+            ATTACHMENT_COLUMNS
                 .split(", ")
                 .map(|c| format!("a.{c}"))
                 .collect::<Vec<_>>()
@@ -204,7 +133,7 @@ impl AttachmentRepository for PgStore {
     ) -> Result<Vec<Attachment>, ChatError> {
         let mut conn = self.conn().await?;
         let rows: Vec<AttachmentRow> = diesel::sql_query(format!(
-            "SELECT {COLUMNS} FROM attachments WHERE NOT ready AND created_at < $1 ORDER BY created_at LIMIT $2"
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE NOT ready AND created_at < $1 ORDER BY created_at LIMIT $2"
         ))
         .bind::<Timestamptz, _>(before.datetime())
         .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -23,6 +23,7 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;

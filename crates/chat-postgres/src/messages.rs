@@ -22,8 +22,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::previews::queue_links;
-use crate::reactions::decorate;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+use crate::views::{decorate, load_message};
 
 #[derive(QueryableByName)]
 struct CountersRow {
@@ -268,20 +268,6 @@ async fn member_unread(
             mention_count: r.mention_count,
         })
         .collect())
-}
-
-pub(crate) async fn load_message(
-    mut conn: &AsyncPgConnection,
-    id: i64,
-) -> StoreResult<Option<MessageRow>> {
-    let rows: Vec<MessageRow> = diesel::sql_query(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = $1"
-    ))
-    .bind::<BigInt, _>(id)
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    Ok(rows.into_iter().next())
 }
 
 /// The id of the message this sender already sent with this client id.

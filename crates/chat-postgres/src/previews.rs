@@ -1,7 +1,5 @@
 //! Link previews: the unfurl queue, the cache, and previews on messages.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chat_domain::events::EventsFor;
 use chat_domain::message::{LinkPreview, MessageView, UnfurlJob};
@@ -13,25 +11,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
-use crate::messages::load_message;
 use crate::prepared::Prepare;
-use crate::reactions::decorate;
-
-#[derive(QueryableByName)]
-struct PreviewRow {
-    #[diesel(sql_type = BigInt)]
-    message_id: i64,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    title: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    description: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    image_url: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    site_name: Option<String>,
-}
+use crate::views::{decorate, load_message};
 
 #[derive(QueryableByName)]
 struct CacheRow {
@@ -55,35 +36,6 @@ struct JobRow {
     message_id: i64,
     #[diesel(sql_type = Array<Text>)]
     urls: Vec<String>,
-}
-
-/// The previews of these messages, in position order.
-pub(crate) async fn load_previews(
-    mut conn: &AsyncPgConnection,
-    ids: &[i64],
-) -> StoreResult<HashMap<i64, Vec<LinkPreview>>> {
-    let rows: Vec<PreviewRow> = diesel::sql_query(
-        "SELECT message_id, url, title, description, image_url, site_name FROM message_link_previews \
-         WHERE message_id = ANY($1) ORDER BY message_id, position",
-    )
-    .bind::<Array<BigInt>, _>(ids)
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    let mut by_message: HashMap<i64, Vec<LinkPreview>> = HashMap::new();
-    for row in rows {
-        by_message
-            .entry(row.message_id)
-            .or_default()
-            .push(LinkPreview {
-                url: row.url,
-                title: row.title,
-                description: row.description,
-                image_url: row.image_url,
-                site_name: row.site_name,
-            });
-    }
-    Ok(by_message)
 }
 
 /// Queues the links of a message, replacing what was queued or shown.

@@ -1,98 +1,23 @@
 //! Reactions, pins and reports, and the per-viewer decoration of message
 //! views (reaction counts, the viewer's reactions, pinned flags).
 
-use std::collections::{HashMap, HashSet};
-
 use chat_domain::events::EventsFor;
 use chat_domain::message::{
-    MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
+    NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
 use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::TryFutureExt;
-use futures_util::future::try_join4;
 use time::OffsetDateTime;
 
 use crate::PgStore;
-use crate::attachments::load_attachments;
 use crate::error::{StoreError, StoreResult};
-use crate::messages::load_message;
 use crate::prepared::Prepare;
-use crate::previews::load_previews;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    message_id: i64,
-    #[diesel(sql_type = Text)]
-    emoji: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-    #[diesel(sql_type = Bool)]
-    mine: bool,
-}
-
-/// Fills reaction counts (most used first), the viewer's reactions, the
-/// pinned flags, link previews and attachments of `views`: four queries for
-/// the whole page, sent together in one round trip.
-pub(crate) async fn decorate(
-    mut conn: &AsyncPgConnection,
-    viewer: Option<UserId>,
-    views: &mut [MessageView],
-) -> StoreResult<()> {
-    if views.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i64> = views.iter().map(|v| v.message.id.get()).collect();
-    let counts = diesel::sql_query(
-        "SELECT message_id, emoji, count(*) AS count, COALESCE(bool_or(user_id = $2), false) AS mine \
-         FROM message_reactions WHERE message_id = ANY($1) \
-         GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, min(created_at), emoji",
-    )
-    .bind::<Array<BigInt>, _>(&ids)
-    .bind::<Nullable<BigInt>, _>(viewer.map(UserId::get))
-    .prepared()
-    .load::<CountRow>(&mut conn)
-    .map_err(StoreError::from);
-    let pinned = diesel::sql_query(
-        "SELECT message_id AS id FROM pinned_messages WHERE message_id = ANY($1)",
-    )
-    .bind::<Array<BigInt>, _>(&ids)
-    .prepared()
-    .load::<IdRow>(&mut conn)
-    .map_err(StoreError::from);
-    let (counts, pinned, mut previews, mut attachments) = try_join4(
-        counts,
-        pinned,
-        load_previews(conn, &ids),
-        load_attachments(conn, &ids),
-    )
-    .await?;
-    let pinned: HashSet<i64> = pinned.into_iter().map(|r| r.id).collect();
-    let mut by_message: HashMap<i64, Vec<CountRow>> = HashMap::new();
-    for row in counts {
-        by_message.entry(row.message_id).or_default().push(row);
-    }
-    for view in views {
-        let id = view.message.id.get();
-        view.pinned = pinned.contains(&id);
-        view.link_previews = previews.remove(&id).unwrap_or_default();
-        view.attachments = attachments.remove(&id).unwrap_or_default();
-        let rows = by_message.remove(&id).unwrap_or_default();
-        view.user_reactions = rows
-            .iter()
-            .filter(|r| r.mine)
-            .map(|r| r.emoji.clone())
-            .collect();
-        view.reaction_counts = rows.into_iter().map(|r| (r.emoji, r.count)).collect();
-    }
-    Ok(())
-}
+use crate::views::{decorate, load_message};
 
 /// Locks a message's row and returns its conversation and whether it is
 /// deleted.

@@ -7,7 +7,7 @@ use chat_domain::conversation::{
     Conversation, ConversationKind, HistoryMode, Member, Membership, NotifyLevel, PostingPolicy,
     Role, Visibility,
 };
-use chat_domain::message::{Message, MessagePreview, MessageView, QuotedMessage};
+use chat_domain::message::{Attachment, Message, MessagePreview, MessageView, QuotedMessage};
 use chat_domain::user::User;
 use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -398,5 +398,50 @@ impl MemberRow {
             joined_at: ts(self.m_joined_at),
             user: self.user.into_domain(),
         })
+    }
+}
+
+/// The columns of [`AttachmentRow`], from `attachments`.
+pub(crate) const ATTACHMENT_COLUMNS: &str = "id, conversation_id, message_id, uploader_id, filename, content_type, size, object_key, ready, created_at";
+
+#[derive(QueryableByName)]
+pub(crate) struct AttachmentRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    conversation_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub(crate) message_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    uploader_id: i64,
+    #[diesel(sql_type = Text)]
+    filename: String,
+    #[diesel(sql_type = Text)]
+    content_type: String,
+    #[diesel(sql_type = BigInt)]
+    size: i64,
+    #[diesel(sql_type = Text)]
+    object_key: String,
+    #[diesel(sql_type = Bool)]
+    ready: bool,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+}
+
+impl AttachmentRow {
+    pub(crate) fn into_domain(self) -> Attachment {
+        Attachment {
+            id: AttachmentId::new(self.id),
+            conversation_id: ConversationId::new(self.conversation_id),
+            message_id: self.message_id.map(MessageId::new),
+            uploader_id: UserId::new(self.uploader_id),
+            filename: self.filename,
+            content_type: self.content_type,
+            size: self.size,
+            ready: self.ready,
+            created_at: Timestamp::from_datetime(self.created_at),
+            object_key: self.object_key,
+            url: None,
+        }
     }
 }

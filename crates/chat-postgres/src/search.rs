@@ -8,8 +8,8 @@ use diesel_async::RunQueryDsl;
 use crate::PgStore;
 use crate::error::StoreError;
 use crate::prepared::Prepare;
-use crate::reactions::decorate;
 use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+use crate::views::decorate;
 
 /// The query as a `tsquery`: terms ANDed, phrases with `<->`, prefixes with
 /// `:*`. Words are letters and digits only, so quoting them is safe.
