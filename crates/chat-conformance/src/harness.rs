@@ -221,7 +221,11 @@ impl Harness {
     where
         S: UserRepository
             + ConversationRepository
+            + chat_domain::ports::MemberRepository
+            + chat_domain::ports::ReadStateRepository
             + MessageRepository
+            + chat_domain::ports::ReactionRepository
+            + chat_domain::ports::SearchRepository
             + chat_domain::ports::LinkPreviewRepository
             + chat_domain::ports::AttachmentRepository
             + 'static,
@@ -232,7 +236,11 @@ impl Harness {
         let ports = Ports {
             users: users.clone(),
             conversations: store.clone(),
+            members: store.clone(),
+            read_state: store.clone(),
             messages: store.clone(),
+            reactions: store.clone(),
+            search: store.clone(),
             clock: Arc::new(ManualClock::new()),
             event_ids: Arc::new(SequentialEventIds::default()),
             ephemeral: Arc::new(DiscardEphemeral),

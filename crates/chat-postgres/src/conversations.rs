@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chat_domain::conversation::{
     Access, Conversation, ConversationKind, ConversationListQuery, ConversationPatch,
-    ConversationView, LeaveMode, LeaveOutcome, Member, MemberListQuery, MembersChanged,
-    MembershipView, NewConversation, PreferencesPatch, ReadCursorUpdate, Role, UnreadTotals,
-    Visibility,
+    ConversationView, MembershipView, NewConversation, Visibility,
 };
 use chat_domain::events::EventsFor;
 use chat_domain::message::MessagePreview;
@@ -19,6 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::members::{event_view, lock};
 use crate::prepared::Prepare;
 use crate::rows::{
     AccessRow, CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow,
@@ -364,54 +363,6 @@ impl ConversationRepository for PgStore {
             .map_err(StoreError::into_chat)
     }
 
-    async fn move_read_cursor(
-        &self,
-        update: ReadCursorUpdate,
-        events: EventsFor<MembershipView>,
-    ) -> Result<MembershipView, ChatError> {
-        let mut conn = self.conn().await?;
-        let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<MembershipView> {
-            diesel::sql_query(
-                "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
-                   read_top_ordinal = COALESCE((SELECT x.top_ordinal FROM messages x \
-                     WHERE x.conversation_id = $1 AND x.parent_id IS NULL AND x.seq <= $3 \
-                     ORDER BY x.seq DESC LIMIT 1), 0) \
-                 WHERE conversation_id = $1 AND user_id = $2 AND (NOT $5 OR last_read_seq < $3)",
-            )
-            .bind::<BigInt, _>(update.conversation_id.get())
-            .bind::<BigInt, _>(update.user_id.get())
-            .bind::<BigInt, _>(update.seq)
-            .bind::<Nullable<BigInt>, _>(update.message_id.map(|m| m.get()))
-            .bind::<Bool, _>(update.forward_only)
-            .prepared()
-            .execute(conn)
-            .await?;
-            let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
-                "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
-                view_select()
-            ))
-            .bind::<BigInt, _>(update.conversation_id.get())
-            .bind::<BigInt, _>(update.user_id.get())
-            .prepared()
-            .load(conn)
-            .await?;
-            let row = rows
-                .into_iter()
-                .next()
-                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
-            let view = MembershipView {
-                membership: row.membership.into_domain()?,
-                unread_count: row.unread_count,
-                mention_count: row.mention_count,
-            };
-            outbox.write(conn, events(&view)).await?;
-            Ok(view)
-        })
-        .await
-        .map_err(StoreError::into_chat)
-    }
-
     async fn update(
         &self,
         id: ConversationId,
@@ -419,7 +370,49 @@ impl ConversationRepository for PgStore {
         now: Timestamp,
         events: EventsFor<ConversationView>,
     ) -> Result<Conversation, ChatError> {
-        self.update_conversation(id, patch, now, events).await
+        let mut conn = self.conn().await?;
+        let outbox = self.outbox.clone();
+        conn.transaction(async |conn| -> StoreResult<Conversation> {
+            let rows: Vec<ConversationRow> = diesel::sql_query(format!(
+                "UPDATE conversations c SET \
+                   kind = COALESCE($2, c.kind), \
+                   name = CASE WHEN $3 THEN $4 ELSE c.name END, \
+                   description = CASE WHEN $5 THEN $6 ELSE c.description END, \
+                   avatar_file_id = CASE WHEN $7 THEN $8 ELSE c.avatar_file_id END, \
+                   posting_policy = COALESCE($9, c.posting_policy), \
+                   metadata = CASE WHEN $10 THEN $11::jsonb ELSE c.metadata END, \
+                   archived_at = CASE WHEN $12 THEN $13 ELSE c.archived_at END, \
+                   updated_at = $14 \
+                 WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<Text>, _>(patch.kind.map(|k| k.as_str()))
+            .bind::<Bool, _>(patch.name.is_some())
+            .bind::<Nullable<Text>, _>(patch.name.clone().flatten())
+            .bind::<Bool, _>(patch.description.is_some())
+            .bind::<Nullable<Text>, _>(patch.description.clone().flatten())
+            .bind::<Bool, _>(patch.avatar_file_id.is_some())
+            .bind::<Nullable<BigInt>, _>(patch.avatar_file_id.flatten().map(|a| a.get()))
+            .bind::<Nullable<Text>, _>(patch.posting_policy.map(|p| p.as_str()))
+            .bind::<Bool, _>(patch.metadata.is_some())
+            .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
+            .bind::<Bool, _>(patch.archived_at.is_some())
+            .bind::<Nullable<Timestamptz>, _>(patch.archived_at.flatten().map(Timestamp::datetime))
+            .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
+            .load(conn)
+            .await?;
+            let conversation = rows
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
+                .into_domain()?;
+            let view = event_view(conn, conversation.clone()).await?;
+            outbox.write(conn, events(&view)).await?;
+            Ok(conversation)
+        })
+        .await
+        .map_err(StoreError::into_chat)
     }
 
     async fn delete(
@@ -427,66 +420,21 @@ impl ConversationRepository for PgStore {
         id: ConversationId,
         events: EventsFor<ConversationView>,
     ) -> Result<(), ChatError> {
-        self.delete_conversation(id, events).await
-    }
-
-    async fn members(&self, query: MemberListQuery) -> Result<(Vec<Member>, i64), ChatError> {
-        self.list_members(query).await
-    }
-
-    async fn add_members(
-        &self,
-        id: ConversationId,
-        users: Vec<UserId>,
-        max_members: Option<i64>,
-        now: Timestamp,
-        events: EventsFor<MembersChanged>,
-    ) -> Result<Vec<Member>, ChatError> {
-        self.add_conversation_members(id, users, max_members, now, events)
-            .await
-    }
-
-    async fn remove_member(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        events: EventsFor<MembersChanged>,
-    ) -> Result<Member, ChatError> {
-        self.remove_conversation_member(id, user, events).await
-    }
-
-    async fn change_role(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        role: Role,
-        events: EventsFor<Member>,
-    ) -> Result<Member, ChatError> {
-        self.change_member_role(id, user, role, events).await
-    }
-
-    async fn leave(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        mode: LeaveMode,
-        events: EventsFor<LeaveOutcome>,
-    ) -> Result<LeaveOutcome, ChatError> {
-        self.leave_conversation(id, user, mode, events).await
-    }
-
-    async fn update_preferences(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        patch: PreferencesPatch,
-        events: EventsFor<MembershipView>,
-    ) -> Result<MembershipView, ChatError> {
-        self.update_member_preferences(id, user, patch, events)
-            .await
-    }
-
-    async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
-        self.unread_totals_of(user, now).await
+        let mut conn = self.conn().await?;
+        let outbox = self.outbox.clone();
+        conn.transaction(async |conn| -> StoreResult<()> {
+            let conversation = lock(conn, id).await?;
+            let view = event_view(conn, conversation).await?;
+            // Written first: the members are still there to address.
+            outbox.write(conn, events(&view)).await?;
+            diesel::sql_query("DELETE FROM conversations WHERE id = $1")
+                .bind::<BigInt, _>(id.get())
+                .prepared()
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::into_chat)
     }
 }

@@ -8,7 +8,7 @@
 mod attachments;
 mod conversations;
 mod error;
-mod membership;
+mod members;
 mod messages;
 mod migrate;
 mod outbox;
@@ -17,6 +17,7 @@ mod pools;
 mod prepared;
 mod previews;
 mod reactions;
+mod read_state;
 mod relay;
 mod rows;
 mod search;

@@ -2,13 +2,10 @@
 
 use async_trait::async_trait;
 use chat_domain::events::EventsFor;
-use chat_domain::message::{
-    Message, MessagePatch, MessageRange, MessageView, NewMessage, NewReport, Pin, PinChange,
-    PinListQuery, Reaction, ReactionChange, ReactionListQuery, ReactionRequest,
-};
+use chat_domain::message::{Message, MessagePatch, MessageRange, MessageView, NewMessage};
 use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
 use chat_domain::rules;
-use chat_domain::search::{MessageSearch, SearchHit, index_text};
+use chat_domain::search::index_text;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -446,62 +443,6 @@ impl MessageRepository for PgStore {
         patch: MessagePatch,
         events: EventsFor<MessageView>,
     ) -> Result<MessageView, ChatError> {
-        self.edit_message(id, patch, events).await
-    }
-
-    async fn delete(
-        &self,
-        id: MessageId,
-        at: Timestamp,
-        events: EventsFor<MessageView>,
-    ) -> Result<MessageView, ChatError> {
-        self.delete_message(id, at, events).await
-    }
-
-    async fn react(
-        &self,
-        request: ReactionRequest,
-        events: EventsFor<ReactionChange>,
-    ) -> Result<ReactionChange, ChatError> {
-        self.react_to(request, events).await
-    }
-
-    async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError> {
-        self.list_reactions(query).await
-    }
-
-    async fn set_pinned(
-        &self,
-        id: MessageId,
-        user: UserId,
-        pinned: bool,
-        max_pins: usize,
-        now: Timestamp,
-        events: EventsFor<PinChange>,
-    ) -> Result<PinChange, ChatError> {
-        self.pin(id, user, pinned, max_pins, now, events).await
-    }
-
-    async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError> {
-        self.list_pins(query, viewer).await
-    }
-
-    async fn search(&self, search: MessageSearch) -> Result<Vec<SearchHit>, ChatError> {
-        self.search_messages(search).await
-    }
-
-    async fn report(&self, report: NewReport) -> Result<bool, ChatError> {
-        self.store_report(report).await
-    }
-}
-
-impl PgStore {
-    async fn edit_message(
-        &self,
-        id: MessageId,
-        patch: MessagePatch,
-        events: EventsFor<MessageView>,
-    ) -> Result<MessageView, ChatError> {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<MessageView> {
@@ -563,7 +504,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    async fn delete_message(
+    async fn delete(
         &self,
         id: MessageId,
         at: Timestamp,

@@ -1,11 +1,13 @@
 //! Reactions, pins and reports, and the per-viewer decoration of message
 //! views (reaction counts, the viewer's reactions, pinned flags).
 
+use async_trait::async_trait;
 use chat_domain::events::EventsFor;
 use chat_domain::message::{
     NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
+use chat_domain::ports::ReactionRepository;
 use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -66,8 +68,9 @@ struct PinRow {
     pinned_at: OffsetDateTime,
 }
 
-impl PgStore {
-    pub(crate) async fn react_to(
+#[async_trait]
+impl ReactionRepository for PgStore {
+    async fn react(
         &self,
         request: ReactionRequest,
         events: EventsFor<ReactionChange>,
@@ -168,10 +171,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn list_reactions(
-        &self,
-        query: ReactionListQuery,
-    ) -> Result<(Vec<Reaction>, i64), ChatError> {
+    async fn reactions(&self, query: ReactionListQuery) -> Result<(Vec<Reaction>, i64), ChatError> {
         let mut conn = self.conn().await?;
         let rows: Vec<ReactionRow> = diesel::sql_query(format!(
             "SELECT {USER_COLUMNS}, r.emoji, r.created_at FROM message_reactions r JOIN users u ON u.id = r.user_id \
@@ -208,7 +208,7 @@ impl PgStore {
         Ok((reactions, total.id))
     }
 
-    pub(crate) async fn pin(
+    async fn set_pinned(
         &self,
         id: MessageId,
         user: UserId,
@@ -272,11 +272,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn list_pins(
-        &self,
-        query: PinListQuery,
-        viewer: UserId,
-    ) -> Result<Vec<Pin>, ChatError> {
+    async fn pins(&self, query: PinListQuery, viewer: UserId) -> Result<Vec<Pin>, ChatError> {
         let mut conn = self.conn().await?;
         let rows: Vec<PinRow> = diesel::sql_query(format!(
             "SELECT {MESSAGE_COLUMNS}, p.pinned_by, p.pinned_at \
@@ -317,7 +313,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(crate) async fn store_report(&self, report: NewReport) -> Result<bool, ChatError> {
+    async fn report(&self, report: NewReport) -> Result<bool, ChatError> {
         let mut conn = self.conn().await?;
         let inserted = diesel::sql_query(
             "INSERT INTO message_reports (message_id, conversation_id, reporter_id, reason, details, \

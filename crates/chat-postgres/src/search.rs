@@ -1,6 +1,8 @@
 //! Message search on PostgreSQL full-text search.
 
+use async_trait::async_trait;
 use chat_domain::ChatError;
+use chat_domain::ports::SearchRepository;
 use chat_domain::search::{MessageSearch, SearchHit, Term};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
@@ -31,11 +33,9 @@ fn tsquery(terms: &[Term]) -> String {
         .join(" & ")
 }
 
-impl PgStore {
-    pub(crate) async fn search_messages(
-        &self,
-        search: MessageSearch,
-    ) -> Result<Vec<SearchHit>, ChatError> {
+#[async_trait]
+impl SearchRepository for PgStore {
+    async fn search(&self, search: MessageSearch) -> Result<Vec<SearchHit>, ChatError> {
         let mut conn = self.conn().await?;
         // Only the viewer's conversations, within their history; the GIN
         // index finds candidates, membership and paging filter them.

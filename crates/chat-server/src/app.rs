@@ -61,14 +61,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
             );
             let store = Arc::new(InMemoryStore::new());
             (
-                ports_from(
-                    store.clone(),
-                    store.clone(),
-                    store.clone(),
-                    &realtime,
-                    fetcher.clone(),
-                    objects.clone(),
-                ),
+                ports_from(store.clone(), &realtime, fetcher.clone(), objects.clone()),
                 store,
             )
         }
@@ -119,14 +112,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 }
             }
             (
-                ports_from(
-                    store.clone(),
-                    store.clone(),
-                    store.clone(),
-                    &realtime,
-                    fetcher.clone(),
-                    objects.clone(),
-                ),
+                ports_from(store.clone(), &realtime, fetcher.clone(), objects.clone()),
                 store,
             )
         }
@@ -304,34 +290,42 @@ fn object_store(args: &ServeArgs) -> anyhow::Result<Objects> {
     }
 }
 
-fn ports_from<U, C, M>(
-    users: Arc<U>,
-    conversations: Arc<C>,
-    messages: Arc<M>,
+/// Every store port from one store (PostgreSQL or memory), with the
+/// realtime, link and object adapters.
+fn ports_from<S>(
+    store: Arc<S>,
     realtime: &Realtime,
     fetcher: Arc<dyn LinkFetcher>,
     objects: Arc<dyn ObjectStore>,
 ) -> Ports
 where
-    U: chat_domain::ports::UserRepository + 'static,
-    C: chat_domain::ports::ConversationRepository + 'static,
-    M: chat_domain::ports::MessageRepository
+    S: chat_domain::ports::UserRepository
+        + chat_domain::ports::ConversationRepository
+        + chat_domain::ports::MemberRepository
+        + chat_domain::ports::ReadStateRepository
+        + chat_domain::ports::MessageRepository
+        + chat_domain::ports::ReactionRepository
+        + chat_domain::ports::SearchRepository
         + chat_domain::ports::LinkPreviewRepository
         + chat_domain::ports::AttachmentRepository
         + 'static,
 {
     Ports {
-        users,
-        conversations,
+        users: store.clone(),
+        conversations: store.clone(),
+        members: store.clone(),
+        read_state: store.clone(),
+        messages: store.clone(),
+        reactions: store.clone(),
+        search: store.clone(),
+        previews: store.clone(),
+        attachments: store,
         clock: Arc::new(SystemClock),
         event_ids: Arc::new(UuidEventIds),
         ephemeral: realtime.ephemeral.clone(),
         tokens: realtime.tokens.clone(),
-        previews: messages.clone(),
-        attachments: messages.clone(),
         objects,
         fetcher,
-        messages,
     }
 }
 

@@ -43,7 +43,7 @@ impl ChatService {
             after,
             limit: limit + 1,
         };
-        let (mut members, total) = self.conversations.members(query).await?;
+        let (mut members, total) = self.members.members(query).await?;
         let next = if members.len() > limit {
             members.truncate(limit);
             members.last().map(|m| MemberCursor {
@@ -103,7 +103,7 @@ impl ChatService {
             .then(|| i64::try_from(self.limits.group_members).unwrap_or(i64::MAX));
         let events = self.events.clone();
         let now = self.clock.now();
-        self.conversations
+        self.members
             .add_members(
                 id,
                 wanted,
@@ -172,7 +172,7 @@ impl ChatService {
         }
         let events = self.events.clone();
         let now = self.clock.now();
-        self.conversations
+        self.members
             .remove_member(
                 id,
                 user,
@@ -226,7 +226,7 @@ impl ChatService {
         }
         let events = self.events.clone();
         let now = self.clock.now();
-        self.conversations
+        self.members
             .change_role(
                 id,
                 user,
@@ -266,7 +266,7 @@ impl ChatService {
         let events = self.events.clone();
         let now = self.clock.now();
         let me = caller.user_id;
-        self.conversations
+        self.members
             .leave(
                 id,
                 me,

@@ -33,7 +33,8 @@ use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
 use crate::ports::{
     AttachmentRepository, Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
-    LinkPreviewRepository, MessageRepository, ObjectStore, RealtimeTokens, UserRepository,
+    LinkPreviewRepository, MemberRepository, MessageRepository, ObjectStore, ReactionRepository,
+    ReadStateRepository, RealtimeTokens, SearchRepository, UserRepository,
 };
 use crate::throttle::{MinInterval, RecentlySeen, TokenBuckets};
 use crate::user::{Caller, User};
@@ -44,7 +45,11 @@ use crate::{ChatError, ConversationId, Timestamp};
 pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
+    pub members: Arc<dyn MemberRepository>,
+    pub read_state: Arc<dyn ReadStateRepository>,
     pub messages: Arc<dyn MessageRepository>,
+    pub reactions: Arc<dyn ReactionRepository>,
+    pub search: Arc<dyn SearchRepository>,
     pub clock: Arc<dyn Clock>,
     pub event_ids: Arc<dyn EventIds>,
     pub ephemeral: Arc<dyn EphemeralPublisher>,
@@ -60,7 +65,11 @@ pub struct Ports {
 pub struct ChatService {
     users: Arc<dyn UserRepository>,
     conversations: Arc<dyn ConversationRepository>,
+    members: Arc<dyn MemberRepository>,
+    read_state: Arc<dyn ReadStateRepository>,
     messages: Arc<dyn MessageRepository>,
+    reactions: Arc<dyn ReactionRepository>,
+    search: Arc<dyn SearchRepository>,
     clock: Arc<dyn Clock>,
     ephemeral: Arc<dyn EphemeralPublisher>,
     tokens: Arc<dyn RealtimeTokens>,
@@ -85,7 +94,11 @@ impl ChatService {
         Self {
             users: ports.users,
             conversations: ports.conversations,
+            members: ports.members,
+            read_state: ports.read_state,
             messages: ports.messages,
+            reactions: ports.reactions,
+            search: ports.search,
             clock: ports.clock,
             ephemeral: ports.ephemeral,
             tokens: ports.tokens,

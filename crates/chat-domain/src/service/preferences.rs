@@ -36,7 +36,7 @@ impl ChatService {
         let events = self.events.clone();
         let now = self.clock.now();
         let me = caller.user_id;
-        self.conversations
+        self.members
             .update_preferences(
                 id,
                 me,
@@ -58,7 +58,7 @@ impl ChatService {
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     pub async fn unread_totals(&self, caller: Caller) -> Result<UnreadTotals, ChatError> {
-        self.conversations
+        self.read_state
             .unread_totals(caller.user_id, self.clock.now())
             .await
     }

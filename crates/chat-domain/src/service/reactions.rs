@@ -51,7 +51,7 @@ impl ChatService {
         }
         let events = self.events.clone();
         let now = self.clock.now();
-        self.messages
+        self.reactions
             .react(
                 ReactionRequest {
                     message_id: id,
@@ -103,7 +103,7 @@ impl ChatService {
             after,
             limit: limit + 1,
         };
-        let (mut reactions, total) = self.messages.reactions(query).await?;
+        let (mut reactions, total) = self.reactions.reactions(query).await?;
         let next = if reactions.len() > limit {
             reactions.truncate(limit);
             reactions.last().map(|r| (r.created_at, r.user.id))
@@ -136,7 +136,7 @@ impl ChatService {
         let events = self.events.clone();
         let now = self.clock.now();
         let change = self
-            .messages
+            .reactions
             .set_pinned(
                 id,
                 caller.user_id,
@@ -188,7 +188,7 @@ impl ChatService {
             limit: limit + 1,
         };
         let mut pins: Vec<Pin> = self
-            .messages
+            .reactions
             .pins(query, caller.user_id)
             .await?
             .into_iter()
@@ -227,7 +227,7 @@ impl ChatService {
             ));
         }
         let (_, message) = self.readable_message(caller, id).await?;
-        self.messages
+        self.reactions
             .report(NewReport {
                 message_id: id,
                 conversation_id: message.conversation_id,

@@ -84,7 +84,7 @@ impl ChatService {
         let now = self.clock.now();
         let last_message_at = access.conversation.last_message_at;
         let view = self
-            .conversations
+            .read_state
             .move_read_cursor(
                 update,
                 Box::new(move |view: &MembershipView| {

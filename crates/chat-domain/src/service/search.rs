@@ -52,7 +52,7 @@ impl ChatService {
             limit: limit + 1,
         };
         let mut hits: Vec<SearchHit> = self
-            .messages
+            .search
             .search(search)
             .await?
             .into_iter()

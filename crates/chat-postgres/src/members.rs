@@ -1,19 +1,20 @@
 //! Changes to a conversation's shared state and membership: update, delete,
 //! members, roles, leaving, preferences, and unread totals.
 
+use async_trait::async_trait;
 use chat_domain::conversation::{
-    Conversation, ConversationPatch, ConversationView, LeaveMode, LeaveOutcome, Member,
-    MemberListQuery, MembersChanged, MembershipView, PreferencesPatch, Role, UnreadTotals,
+    Conversation, ConversationView, LeaveMode, LeaveOutcome, Member, MemberListQuery,
+    MembersChanged, MembershipView, PreferencesPatch, Role,
 };
 use chat_domain::events::EventsFor;
+use chat_domain::ports::MemberRepository;
 use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
-use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::conversations::{UNREAD_LATERAL, last_messages, other_members, view_select};
+use crate::conversations::{last_messages, other_members, view_select};
 use crate::error::{StoreError, StoreResult};
 use crate::prepared::Prepare;
 use crate::rows::{
@@ -22,7 +23,10 @@ use crate::rows::{
 
 /// Locks the conversation's row for the rest of the transaction: membership
 /// changes of one conversation happen one at a time.
-async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<Conversation> {
+pub(crate) async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+) -> StoreResult<Conversation> {
     let rows: Vec<ConversationRow> = diesel::sql_query(format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 FOR UPDATE"
     ))
@@ -39,7 +43,7 @@ async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> StoreResult<C
 
 /// The conversation as events show it: no viewer, so no membership, and up
 /// to five members whoever they are.
-async fn event_view(
+pub(crate) async fn event_view(
     conn: &mut AsyncPgConnection,
     conversation: Conversation,
 ) -> StoreResult<ConversationView> {
@@ -140,96 +144,9 @@ async fn delete_membership(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct TotalsRow {
-    #[diesel(sql_type = BigInt)]
-    total_unread: i64,
-    #[diesel(sql_type = BigInt)]
-    unread_conversation_count: i64,
-    #[diesel(sql_type = BigInt)]
-    mention_count: i64,
-}
-
-impl PgStore {
-    pub(crate) async fn update_conversation(
-        &self,
-        id: ConversationId,
-        patch: ConversationPatch,
-        now: Timestamp,
-        events: EventsFor<ConversationView>,
-    ) -> Result<Conversation, ChatError> {
-        let mut conn = self.conn().await?;
-        let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<Conversation> {
-            let rows: Vec<ConversationRow> = diesel::sql_query(format!(
-                "UPDATE conversations c SET \
-                   kind = COALESCE($2, c.kind), \
-                   name = CASE WHEN $3 THEN $4 ELSE c.name END, \
-                   description = CASE WHEN $5 THEN $6 ELSE c.description END, \
-                   avatar_file_id = CASE WHEN $7 THEN $8 ELSE c.avatar_file_id END, \
-                   posting_policy = COALESCE($9, c.posting_policy), \
-                   metadata = CASE WHEN $10 THEN $11::jsonb ELSE c.metadata END, \
-                   archived_at = CASE WHEN $12 THEN $13 ELSE c.archived_at END, \
-                   updated_at = $14 \
-                 WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
-            ))
-            .bind::<BigInt, _>(id.get())
-            .bind::<Nullable<Text>, _>(patch.kind.map(|k| k.as_str()))
-            .bind::<Bool, _>(patch.name.is_some())
-            .bind::<Nullable<Text>, _>(patch.name.clone().flatten())
-            .bind::<Bool, _>(patch.description.is_some())
-            .bind::<Nullable<Text>, _>(patch.description.clone().flatten())
-            .bind::<Bool, _>(patch.avatar_file_id.is_some())
-            .bind::<Nullable<BigInt>, _>(patch.avatar_file_id.flatten().map(|a| a.get()))
-            .bind::<Nullable<Text>, _>(patch.posting_policy.map(|p| p.as_str()))
-            .bind::<Bool, _>(patch.metadata.is_some())
-            .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
-            .bind::<Bool, _>(patch.archived_at.is_some())
-            .bind::<Nullable<Timestamptz>, _>(patch.archived_at.flatten().map(Timestamp::datetime))
-            .bind::<Timestamptz, _>(now.datetime())
-            .prepared()
-            .load(conn)
-            .await?;
-            let conversation = rows
-                .into_iter()
-                .next()
-                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?
-                .into_domain()?;
-            let view = event_view(conn, conversation.clone()).await?;
-            outbox.write(conn, events(&view)).await?;
-            Ok(conversation)
-        })
-        .await
-        .map_err(StoreError::into_chat)
-    }
-
-    pub(crate) async fn delete_conversation(
-        &self,
-        id: ConversationId,
-        events: EventsFor<ConversationView>,
-    ) -> Result<(), ChatError> {
-        let mut conn = self.conn().await?;
-        let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<()> {
-            let conversation = lock(conn, id).await?;
-            let view = event_view(conn, conversation).await?;
-            // Written first: the members are still there to address.
-            outbox.write(conn, events(&view)).await?;
-            diesel::sql_query("DELETE FROM conversations WHERE id = $1")
-                .bind::<BigInt, _>(id.get())
-                .prepared()
-                .execute(conn)
-                .await?;
-            Ok(())
-        })
-        .await
-        .map_err(StoreError::into_chat)
-    }
-
-    pub(crate) async fn list_members(
-        &self,
-        query: MemberListQuery,
-    ) -> Result<(Vec<Member>, i64), ChatError> {
+#[async_trait]
+impl MemberRepository for PgStore {
+    async fn members(&self, query: MemberListQuery) -> Result<(Vec<Member>, i64), ChatError> {
         let mut conn = self.conn().await?;
         let role = query.role.map(Role::as_str);
         let rows: Vec<MemberRow> = diesel::sql_query(format!(
@@ -264,7 +181,7 @@ impl PgStore {
         Ok((members, total.id))
     }
 
-    pub(crate) async fn add_conversation_members(
+    async fn add_members(
         &self,
         id: ConversationId,
         users: Vec<UserId>,
@@ -333,7 +250,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn remove_conversation_member(
+    async fn remove_member(
         &self,
         id: ConversationId,
         user: UserId,
@@ -363,7 +280,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn change_member_role(
+    async fn change_role(
         &self,
         id: ConversationId,
         user: UserId,
@@ -395,7 +312,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn leave_conversation(
+    async fn leave(
         &self,
         id: ConversationId,
         user: UserId,
@@ -475,7 +392,7 @@ impl PgStore {
         .map_err(StoreError::into_chat)
     }
 
-    pub(crate) async fn update_member_preferences(
+    async fn update_preferences(
         &self,
         id: ConversationId,
         user: UserId,
@@ -506,35 +423,5 @@ impl PgStore {
         })
         .await
         .map_err(StoreError::into_chat)
-    }
-
-    pub(crate) async fn unread_totals_of(
-        &self,
-        user: UserId,
-        now: Timestamp,
-    ) -> Result<UnreadTotals, ChatError> {
-        let mut conn = self.conn().await?;
-        // Only conversations with a top-level message past the cursor can
-        // have anything unread: the ordinal comparison skips the rest.
-        let totals: TotalsRow = diesel::sql_query(format!(
-            "SELECT COALESCE(sum(unread.unread_count), 0)::bigint AS total_unread, \
-               count(*) FILTER (WHERE unread.unread_count > 0) AS unread_conversation_count, \
-               COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
-             FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
-             {UNREAD_LATERAL} \
-             WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
-               AND c.top_count > m.read_top_ordinal"
-        ))
-        .bind::<BigInt, _>(user.get())
-        .bind::<Timestamptz, _>(now.datetime())
-        .prepared()
-        .get_result(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
-        Ok(UnreadTotals {
-            total_unread: totals.total_unread,
-            unread_conversation_count: totals.unread_conversation_count,
-            mention_count: totals.mention_count,
-        })
     }
 }

@@ -1,0 +1,103 @@
+//! Read state on PostgreSQL: moving read cursors, and unread totals.
+
+use async_trait::async_trait;
+use chat_domain::conversation::{MembershipView, ReadCursorUpdate, UnreadTotals};
+use chat_domain::events::EventsFor;
+use chat_domain::ports::ReadStateRepository;
+use chat_domain::{ChatError, Timestamp, UserId};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Bool, Nullable, Timestamptz};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::PgStore;
+use crate::conversations::{UNREAD_LATERAL, view_select};
+use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepare;
+use crate::rows::ConversationViewRow;
+
+#[derive(QueryableByName)]
+struct TotalsRow {
+    #[diesel(sql_type = BigInt)]
+    total_unread: i64,
+    #[diesel(sql_type = BigInt)]
+    unread_conversation_count: i64,
+    #[diesel(sql_type = BigInt)]
+    mention_count: i64,
+}
+
+#[async_trait]
+impl ReadStateRepository for PgStore {
+    async fn move_read_cursor(
+        &self,
+        update: ReadCursorUpdate,
+        events: EventsFor<MembershipView>,
+    ) -> Result<MembershipView, ChatError> {
+        let mut conn = self.conn().await?;
+        let outbox = self.outbox.clone();
+        conn.transaction(async |conn| -> StoreResult<MembershipView> {
+            diesel::sql_query(
+                "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
+                   read_top_ordinal = COALESCE((SELECT x.top_ordinal FROM messages x \
+                     WHERE x.conversation_id = $1 AND x.parent_id IS NULL AND x.seq <= $3 \
+                     ORDER BY x.seq DESC LIMIT 1), 0) \
+                 WHERE conversation_id = $1 AND user_id = $2 AND (NOT $5 OR last_read_seq < $3)",
+            )
+            .bind::<BigInt, _>(update.conversation_id.get())
+            .bind::<BigInt, _>(update.user_id.get())
+            .bind::<BigInt, _>(update.seq)
+            .bind::<Nullable<BigInt>, _>(update.message_id.map(|m| m.get()))
+            .bind::<Bool, _>(update.forward_only)
+            .prepared()
+            .execute(conn)
+            .await?;
+            let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+                "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
+                view_select()
+            ))
+            .bind::<BigInt, _>(update.conversation_id.get())
+            .bind::<BigInt, _>(update.user_id.get())
+            .prepared()
+            .load(conn)
+            .await?;
+            let row = rows
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
+            let view = MembershipView {
+                membership: row.membership.into_domain()?,
+                unread_count: row.unread_count,
+                mention_count: row.mention_count,
+            };
+            outbox.write(conn, events(&view)).await?;
+            Ok(view)
+        })
+        .await
+        .map_err(StoreError::into_chat)
+    }
+
+    async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
+        let mut conn = self.conn().await?;
+        // Only conversations with a top-level message past the cursor can
+        // have anything unread: the ordinal comparison skips the rest.
+        let totals: TotalsRow = diesel::sql_query(format!(
+            "SELECT COALESCE(sum(unread.unread_count), 0)::bigint AS total_unread, \
+               count(*) FILTER (WHERE unread.unread_count > 0) AS unread_conversation_count, \
+               COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
+             FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+             {UNREAD_LATERAL} \
+             WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
+               AND c.top_count > m.read_top_ordinal"
+        ))
+        .bind::<BigInt, _>(user.get())
+        .bind::<Timestamptz, _>(now.datetime())
+        .prepared()
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| StoreError::from(e).into_chat())?;
+        Ok(UnreadTotals {
+            total_unread: totals.total_unread,
+            unread_conversation_count: totals.unread_conversation_count,
+            mention_count: totals.mention_count,
+        })
+    }
+}
