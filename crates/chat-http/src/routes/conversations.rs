@@ -1,11 +1,11 @@
-//! Conversation operations.
+//! Conversation operations: create, list, get.
 
 use actix_web::{HttpResponse, web};
+use chat_domain::UserId;
 use chat_domain::conversation::{
     ConversationKind, ConversationListQuery, HistoryMode, PostingPolicy, Visibility,
 };
-use chat_domain::service::{CreateConversation, MarkRead};
-use chat_domain::{MessageId, UserId};
+use chat_domain::service::CreateConversation;
 use serde::{Deserialize, Serialize};
 
 use super::conversation_path;
@@ -18,8 +18,7 @@ use crate::wire::{ConversationDto, CursorPage, WireId, decode_cursor, encode_cur
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/chat/conversations/create", web::post().to(create))
         .route("/chat/conversations/list", web::post().to(list))
-        .route("/chat/conversations/{id}/get", web::post().to(get))
-        .route("/chat/conversations/{id}/read", web::post().to(mark_read));
+        .route("/chat/conversations/{id}/get", web::post().to(get));
 }
 
 /// An empty request body: `{}` (unknown fields still refused).
@@ -181,49 +180,4 @@ pub(super) async fn get(
     let id = conversation_path(&path)?;
     let view = state.chat.get_conversation(caller, id).await?;
     Ok(HttpResponse::Ok().json(ConversationDto::from(&view)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct MarkReadRequest {
-    message_id: WireId,
-    mark_unread: Option<bool>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct ReadStateResponse {
-    last_read_message_id: Option<WireId>,
-    unread_count: i64,
-    mention_count: i64,
-}
-
-#[utoipa::path(
-    post,
-    path = "/chat/conversations/{id}/read",
-    tag = "conversations",
-    summary = "mark-conversation-read",
-    params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
-    request_body = MarkReadRequest,
-    responses(
-        (status = 200, description = "Success", body = ReadStateResponse),
-    ),
-)]
-pub(super) async fn mark_read(
-    state: web::Data<AppState>,
-    Authenticated(caller): Authenticated,
-    path: web::Path<String>,
-    JsonBody(body): JsonBody<MarkReadRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = MarkRead {
-        conversation_id: conversation_path(&path)?,
-        message_id: MessageId::new(body.message_id.0),
-        mark_unread: body.mark_unread.unwrap_or(false),
-    };
-    let read = state.chat.mark_read(caller, request).await?;
-    Ok(HttpResponse::Ok().json(ReadStateResponse {
-        last_read_message_id: read.last_read_message_id.map(|id| WireId(id.get())),
-        unread_count: read.unread_count,
-        mention_count: read.mention_count,
-    }))
 }

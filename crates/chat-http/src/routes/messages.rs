@@ -1,8 +1,8 @@
-//! Message operations.
+//! Message operations: send, list, get.
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use chat_domain::service::{Anchor, ListMessages, SearchMessages, SendMessage};
+use chat_domain::service::{Anchor, ListMessages, SendMessage};
 use chat_domain::{AttachmentId, ConversationId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -13,16 +13,11 @@ use crate::auth::Authenticated;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::multipart::read_multipart_send;
-use crate::wire::{
-    CursorPage, MessageDto, WireId, WireTime, decode_search_cursor, encode_search_cursor,
-    snippet_html,
-};
+use crate::wire::{MessageDto, WireId};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/chat/messages/send", web::post().to(send))
         .route("/chat/messages/list", web::post().to(list))
-        .route("/chat/messages/search", web::post().to(search))
-        .route("/chat/typing/send", web::post().to(typing))
         .route("/chat/messages/{id}/get", web::post().to(get));
 }
 
@@ -249,100 +244,4 @@ pub(super) async fn get(
     let id = message_path(&path)?;
     let view = state.chat.get_message(caller, id).await?;
     Ok(HttpResponse::Ok().json(MessageDto::from(&view)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct SearchMessagesRequest {
-    #[schema(max_length = 500)]
-    query: String,
-    conversation_id: Option<WireId>,
-    sender_id: Option<WireId>,
-    from: Option<WireTime>,
-    to: Option<WireTime>,
-    cursor: Option<String>,
-    #[schema(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct HitDto {
-    message: MessageDto,
-    snippet: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct SearchResponse {
-    data: Vec<HitDto>,
-    page: CursorPage,
-}
-
-#[utoipa::path(
-    post,
-    path = "/chat/messages/search",
-    tag = "messages",
-    summary = "search-messages",
-    request_body = SearchMessagesRequest,
-    responses(
-        (status = 200, description = "Success", body = SearchResponse),
-    ),
-)]
-pub(super) async fn search(
-    state: web::Data<AppState>,
-    Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<SearchMessagesRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = SearchMessages {
-        query: body.query,
-        conversation_id: body.conversation_id.map(|id| ConversationId::new(id.0)),
-        sender_id: body.sender_id.map(|id| UserId::new(id.0)),
-        from: body.from.map(|t| t.0),
-        to: body.to.map(|t| t.0),
-        after: body
-            .cursor
-            .as_deref()
-            .map(decode_search_cursor)
-            .transpose()?,
-        limit: body.limit,
-    };
-    let page = state.chat.search_messages(caller, request).await?;
-    Ok(HttpResponse::Ok().json(SearchResponse {
-        data: page
-            .hits
-            .iter()
-            .map(|hit| HitDto {
-                message: MessageDto::from(&hit.message),
-                snippet: snippet_html(&hit.snippet),
-            })
-            .collect(),
-        page: CursorPage::new(page.next.map(encode_search_cursor)),
-    }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct TypingRequest {
-    conversation_id: WireId,
-    parent_id: Option<WireId>,
-}
-
-#[utoipa::path(
-    post,
-    path = "/chat/typing/send",
-    tag = "messages",
-    summary = "send-typing",
-    request_body = TypingRequest,
-    responses(
-        (status = 204, description = "Done"),
-    ),
-)]
-pub(super) async fn typing(
-    state: web::Data<AppState>,
-    Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<TypingRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let conversation = ConversationId::new(body.conversation_id.0);
-    let parent = body.parent_id.map(|id| MessageId::new(id.0));
-    state.chat.send_typing(caller, conversation, parent).await?;
-    Ok(HttpResponse::NoContent().finish())
 }

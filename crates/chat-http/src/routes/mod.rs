@@ -6,9 +6,15 @@ mod attachments;
 mod conversations;
 mod health;
 mod manage;
+mod members;
+mod message_changes;
 mod messages;
+mod preferences;
 mod reactions;
+mod read_state;
 mod realtime;
+mod search;
+mod typing;
 
 use actix_web::web;
 use chat_domain::ConversationId;
@@ -27,6 +33,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     attachments::configure(cfg);
     conversations::configure(cfg);
     manage::configure(cfg);
+    members::configure(cfg);
+    preferences::configure(cfg);
+    read_state::configure(cfg);
+    message_changes::configure(cfg);
+    search::configure(cfg);
+    typing::configure(cfg);
     messages::configure(cfg);
     reactions::configure(cfg);
     realtime::configure(cfg);
@@ -71,26 +83,26 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         conversations::create,
         conversations::list,
         conversations::get,
-        conversations::mark_read,
+        read_state::mark_read,
         manage::update,
         manage::archive,
         manage::unarchive,
         manage::convert,
         manage::delete,
-        manage::list_members,
-        manage::add_members,
-        manage::remove_member,
-        manage::change_role,
-        manage::leave,
-        manage::preferences,
-        manage::unread,
+        members::list_members,
+        members::add_members,
+        members::remove_member,
+        members::change_role,
+        members::leave,
+        preferences::preferences,
+        preferences::unread,
         messages::send,
         messages::list,
         messages::get,
-        messages::search,
-        messages::typing,
-        reactions::edit,
-        reactions::delete,
+        search::search,
+        typing::typing,
+        message_changes::edit,
+        message_changes::delete,
         reactions::add_reaction,
         reactions::remove_reaction,
         reactions::toggle_reaction,
