@@ -14,6 +14,7 @@ use chat_domain::user::User;
 use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::try_join;
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
@@ -64,10 +65,10 @@ pub(crate) fn view_select() -> String {
 }
 
 impl PgStore {
-    /// Adds last messages and other members to view rows, two queries for
-    /// the whole page.
+    /// Adds last messages and other members to view rows: two queries for
+    /// the whole page, sent together in one round trip.
     async fn decorate(
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
         viewer: UserId,
         rows: Vec<ConversationViewRow>,
     ) -> StoreResult<Vec<ConversationView>> {
@@ -90,13 +91,16 @@ impl PgStore {
             return Ok(views);
         }
         let ids: Vec<i64> = views.iter().map(|v| v.conversation.id.get()).collect();
-        let mut last_messages = last_messages(conn, &ids).await?;
         let small: Vec<i64> = views
             .iter()
             .filter(|v| v.conversation.kind != ConversationKind::Channel)
             .map(|v| v.conversation.id.get())
             .collect();
-        let mut others = other_members(conn, &small, Some(viewer)).await?;
+        let (mut last_messages, mut others) = try_join(
+            last_messages(conn, &ids),
+            other_members(conn, &small, Some(viewer)),
+        )
+        .await?;
         for view in &mut views {
             let id = view.conversation.id;
             let floor = view
@@ -111,7 +115,7 @@ impl PgStore {
 }
 
 pub(crate) async fn last_messages(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
 ) -> StoreResult<HashMap<ConversationId, MessagePreview>> {
     let rows: Vec<MessageRow> = diesel::sql_query(format!(
@@ -122,7 +126,7 @@ pub(crate) async fn last_messages(
     ))
     .bind::<Array<BigInt>, _>(ids)
     .prepared()
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -133,7 +137,7 @@ pub(crate) async fn last_messages(
 /// Up to five members of each conversation, oldest first, leaving out
 /// `exclude` (the viewer; events have none).
 pub(crate) async fn other_members(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
     exclude: Option<UserId>,
 ) -> StoreResult<HashMap<ConversationId, Vec<User>>> {
@@ -152,7 +156,7 @@ pub(crate) async fn other_members(
     .bind::<Nullable<BigInt>, _>(exclude.map(UserId::get))
     .bind::<BigInt, _>(OTHER_MEMBERS_SHOWN)
     .prepared()
-    .load(conn)
+    .load(&mut conn)
     .await?;
     let mut by_conversation: HashMap<ConversationId, Vec<User>> = HashMap::new();
     for row in rows {
@@ -306,7 +310,7 @@ impl ConversationRepository for PgStore {
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
-        let views = Self::decorate(&mut conn, viewer, rows)
+        let views = Self::decorate(&conn, viewer, rows)
             .await
             .map_err(StoreError::into_chat)?;
         Ok(views.into_iter().next())
@@ -358,7 +362,7 @@ impl ConversationRepository for PgStore {
         .load(&mut conn)
         .await
         .map_err(|e| StoreError::from(e).into_chat())?;
-        Self::decorate(&mut conn, query.viewer, rows)
+        Self::decorate(&conn, query.viewer, rows)
             .await
             .map_err(StoreError::into_chat)
     }
