@@ -11,7 +11,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join_all, try_join5};
+use futures_util::future::{try_join, try_join_all, try_join5};
 
 use crate::PgStore;
 use crate::conversations::UNREAD_LATERAL;
@@ -20,7 +20,7 @@ use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::previews::queue_links;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
-use crate::views::{decorate, load_message};
+use crate::views::{Decorations, MessageIds, decorate, load_message};
 
 #[derive(QueryableByName)]
 struct CountersRow {
@@ -287,6 +287,59 @@ async fn find_by_client_id(
     Ok(rows.into_iter().next().map(|r| r.id))
 }
 
+/// A timeline page (top level or one thread) as one `bigint[]` bound at
+/// `$1`: the page query and the decoration queries of its messages share
+/// the same filter text and the same bind, so they can be sent together.
+struct PageQuery {
+    /// conversation, after seq, before seq, has replies (-1 either, 0 no,
+    /// 1 yes), limit, parent (0 for the top level).
+    binds: [i64; 6],
+    thread: bool,
+    newest_first: bool,
+}
+
+impl PageQuery {
+    fn of(range: &MessageRange) -> Self {
+        let after = range
+            .after_seq
+            .unwrap_or(i64::MIN)
+            .max(range.visible_after_seq);
+        let has_replies = match range.has_replies {
+            None => -1,
+            Some(false) => 0,
+            Some(true) => 1,
+        };
+        Self {
+            binds: [
+                range.conversation_id.get(),
+                after,
+                range.before_seq.unwrap_or(i64::MAX),
+                has_replies,
+                i64::try_from(range.limit).unwrap_or(i64::MAX),
+                range.parent_id.map_or(0, |p| p.get()),
+            ],
+            thread: range.parent_id.is_some(),
+            newest_first: range.newest_first,
+        }
+    }
+
+    /// The WHERE clause, order and limit over `messages x`.
+    fn filter(&self) -> String {
+        // Two shapes, so each uses its partial index (top level or thread).
+        let thread = if self.thread {
+            "x.parent_id = $1[6]"
+        } else {
+            "x.parent_id IS NULL"
+        };
+        let order = if self.newest_first { "DESC" } else { "ASC" };
+        format!(
+            "x.conversation_id = $1[1] AND x.seq > $1[2] AND x.seq < $1[3] \
+             AND ($1[4] = -1 OR (x.thread_reply_count > 0) = ($1[4] = 1)) AND {thread} \
+             ORDER BY x.seq {order} LIMIT $1[5]"
+        )
+    }
+}
+
 impl PgStore {
     /// The send transaction in two round trips: BEGIN with every write and
     /// the reads the events need, then the outbox rows with COMMIT.
@@ -401,39 +454,25 @@ impl MessageRepository for PgStore {
         range: MessageRange,
         viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError> {
-        let mut conn = self.conn().await?;
-        let lower = range
-            .after_seq
-            .unwrap_or(i64::MIN)
-            .max(range.visible_after_seq);
-        let upper = range.before_seq.unwrap_or(i64::MAX);
-        // Two shapes, so each uses its partial index (top level or thread).
-        let thread = if range.parent_id.is_some() {
-            "x.parent_id = $6"
-        } else {
-            "x.parent_id IS NULL AND $6::bigint IS NULL"
-        };
-        let order = if range.newest_first { "DESC" } else { "ASC" };
-        let rows: Vec<MessageRow> = diesel::sql_query(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} \
-             WHERE x.conversation_id = $1 AND x.seq > $2 AND x.seq < $3 \
-               AND ($4::boolean IS NULL OR (x.thread_reply_count > 0) = $4) AND {thread} \
-             ORDER BY x.seq {order} LIMIT $5"
+        let conn = self.conn().await?;
+        let page = PageQuery::of(&range);
+        let filter = page.filter();
+        // The page and its decorations in one round trip: the decoration
+        // queries find the page's messages with the same filter.
+        let rows = diesel::sql_query(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {filter}"
         ))
-        .bind::<BigInt, _>(range.conversation_id.get())
-        .bind::<BigInt, _>(lower)
-        .bind::<BigInt, _>(upper)
-        .bind::<Nullable<Bool>, _>(range.has_replies)
-        .bind::<BigInt, _>(i64::try_from(range.limit).unwrap_or(i64::MAX))
-        .bind::<Nullable<BigInt>, _>(range.parent_id.map(|p| p.get()))
+        .bind::<Array<BigInt>, _>(&page.binds[..])
         .prepared()
-        .load(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
-        let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
-        decorate(&conn, Some(viewer), &mut views)
+        .load::<MessageRow>(&mut &*conn)
+        .map_err(StoreError::from);
+        let ids = format!("ARRAY(SELECT x.id FROM messages x WHERE {filter})");
+        let decorations = Decorations::load(&conn, MessageIds(&ids), &page.binds, Some(viewer));
+        let (rows, decorations) = try_join(rows, decorations)
             .await
             .map_err(StoreError::into_chat)?;
+        let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
+        decorations.apply(&mut views);
         Ok(views)
     }
 
