@@ -433,6 +433,7 @@ async fn round_trips(database_url: &str, groups: &[Group]) -> Vec<(&'static str,
     ]);
     let group = &groups[0];
     let get_path = format!("/chat/conversations/{}/get", group.id);
+    let read_path = format!("/chat/conversations/{}/read", group.id);
     let http = reqwest::Client::new();
     let call = async |path: &str, token: &str, body: serde_json::Value| {
         let response = http
@@ -465,6 +466,21 @@ async fn round_trips(database_url: &str, groups: &[Group]) -> Vec<(&'static str,
         call(&get_path, &group.member, json!({})).await;
         call("/chat/conversations/list", &group.member, json!({})).await;
     }
+    let page: serde_json::Value = http
+        .post(format!("{}/chat/messages/list", server.base()))
+        .bearer_auth(&group.member)
+        .json(&json!({"conversationId": group.id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let newest = page["data"]
+        .as_array()
+        .and_then(|m| m.last())
+        .map(|m| m["id"].clone())
+        .unwrap();
     const REQUESTS: u64 = 100;
     let mut results = Vec::new();
     for (name, path, token, body) in [
@@ -491,6 +507,12 @@ async fn round_trips(database_url: &str, groups: &[Group]) -> Vec<(&'static str,
             "/chat/conversations/list",
             &group.member,
             json!({}),
+        ),
+        (
+            "mark-read",
+            read_path.as_str(),
+            &group.member,
+            json!({"messageId": newest}),
         ),
     ] {
         let before = counter.load(Ordering::SeqCst);

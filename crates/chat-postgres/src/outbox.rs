@@ -16,6 +16,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::StoreResult;
+use crate::pipeline::Pipeline;
 use crate::prepared::Prepare;
 use crate::rows::IdRow;
 
@@ -82,6 +83,44 @@ impl OutboxWriter {
             }
         }
         self.rows_for_locked(conn, events).await?.insert(conn).await
+    }
+
+    /// Writes `events` as the last statements of a pipelined transaction and
+    /// commits it, in one round trip when no event goes to all members of a
+    /// conversation: the conversation row locks, the insert and COMMIT are
+    /// sent together, in that order. (Events to all members read the member
+    /// list under the lock first: one round trip more.)
+    pub(crate) async fn write_and_commit(
+        &self,
+        tx: &Pipeline<'_>,
+        events: Vec<OutboxEvent>,
+    ) -> StoreResult<()> {
+        let mut locks: Vec<ConversationId> = events
+            .iter()
+            .filter(|e| matches!(e.audience, Audience::Conversation | Audience::Members))
+            .map(|e| e.conversation_id)
+            .collect();
+        locks.dedup();
+        let reads_members = events
+            .iter()
+            .any(|e| matches!(e.audience, Audience::Members));
+        if reads_members {
+            for id in locks.drain(..) {
+                lock_conversation(tx.conn(), id).await?;
+            }
+        }
+        let rows = self.rows_for_locked(tx.conn(), events).await?;
+        let conn = tx.conn();
+        let mut statements: Vec<futures_util::future::BoxFuture<'_, StoreResult<()>>> = locks
+            .into_iter()
+            .map(|id| Box::pin(lock_conversation(conn, id)) as _)
+            .collect();
+        statements.push(Box::pin(rows.insert(conn)));
+        tx.commit_with(async move {
+            futures_util::future::try_join_all(statements).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The rows for `events` of conversations whose rows this transaction

@@ -7,11 +7,14 @@ use chat_domain::ports::ReadStateRepository;
 use chat_domain::{ChatError, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Timestamptz};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
+use futures_util::TryFutureExt;
+use futures_util::future::try_join;
 
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, view_select};
 use crate::error::{StoreError, StoreResult};
+use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::ConversationViewRow;
 
@@ -34,8 +37,11 @@ impl ReadStateRepository for PgStore {
     ) -> Result<MembershipView, ChatError> {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<MembershipView> {
-            diesel::sql_query(
+        // Two round trips: BEGIN, the move and the read of the new figures
+        // together; then the events with COMMIT.
+        pipelined(&mut conn, async |tx| -> StoreResult<MembershipView> {
+            let mut c = tx.conn();
+            let moved = diesel::sql_query(
                 "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
                    read_top_ordinal = COALESCE((SELECT x.top_ordinal FROM messages x \
                      WHERE x.conversation_id = $1 AND x.parent_id IS NULL AND x.seq <= $3 \
@@ -48,17 +54,18 @@ impl ReadStateRepository for PgStore {
             .bind::<Nullable<BigInt>, _>(update.message_id.map(|m| m.get()))
             .bind::<Bool, _>(update.forward_only)
             .prepared()
-            .execute(conn)
-            .await?;
-            let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
+            .execute(&mut c)
+            .map_err(StoreError::from);
+            let view = diesel::sql_query(format!(
                 "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
                 view_select()
             ))
             .bind::<BigInt, _>(update.conversation_id.get())
             .bind::<BigInt, _>(update.user_id.get())
             .prepared()
-            .load(conn)
-            .await?;
+            .load::<ConversationViewRow>(&mut c)
+            .map_err(StoreError::from);
+            let (_, rows) = tx.begin_with(try_join(moved, view)).await?;
             let row = rows
                 .into_iter()
                 .next()
@@ -68,7 +75,7 @@ impl ReadStateRepository for PgStore {
                 unread_count: row.unread_count,
                 mention_count: row.mention_count,
             };
-            outbox.write(conn, events(&view)).await?;
+            outbox.write_and_commit(tx, events(&view)).await?;
             Ok(view)
         })
         .await
