@@ -481,6 +481,10 @@ async fn round_trips(database_url: &str, groups: &[Group]) -> Vec<(&'static str,
         .and_then(|m| m.last())
         .map(|m| m["id"].clone())
         .unwrap();
+    let react_path = format!(
+        "/chat/messages/{}/reactions/toggle",
+        newest.as_str().unwrap()
+    );
     const REQUESTS: u64 = 100;
     let mut results = Vec::new();
     for (name, path, token, body) in [
@@ -513,6 +517,12 @@ async fn round_trips(database_url: &str, groups: &[Group]) -> Vec<(&'static str,
             read_path.as_str(),
             &group.member,
             json!({"messageId": newest}),
+        ),
+        (
+            "toggle-reaction",
+            react_path.as_str(),
+            &group.member,
+            json!({"emoji": "👍"}),
         ),
     ] {
         let before = counter.load(Ordering::SeqCst);

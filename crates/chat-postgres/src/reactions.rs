@@ -13,18 +13,21 @@ use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
+use futures_util::future::{try_join3, try_join4};
 use time::OffsetDateTime;
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
-use crate::views::{decorate, load_message};
+use crate::views::{Decorations, MessageIds, decorate, load_message};
 
 /// Locks a message's row and returns its conversation and whether it is
 /// deleted.
 async fn lock_message(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: MessageId,
 ) -> StoreResult<(ConversationId, bool)> {
     #[derive(QueryableByName)]
@@ -39,7 +42,7 @@ async fn lock_message(
     )
     .bind::<BigInt, _>(id.get())
     .prepared()
-    .load(conn)
+    .load(&mut conn)
     .await?;
     let row = rows
         .into_iter()
@@ -85,76 +88,99 @@ impl ReactionRepository for PgStore {
         } = request;
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
-        conn.transaction(async |conn| -> StoreResult<ReactionChange> {
+        // Three round trips: BEGIN, the message's lock and the facts the
+        // rule needs; the change with the reads for the event; the event
+        // with COMMIT.
+        pipelined(&mut conn, async |tx| -> StoreResult<ReactionChange> {
+            let c = tx.conn();
             // One message's reactions change one at a time: the capacity
             // check and the insert cannot interleave.
-            let (conversation_id, _) = lock_message(conn, id).await?;
-            let present: Vec<IdRow> = diesel::sql_query(
-                "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
-            )
-            .bind::<BigInt, _>(id.get())
-            .bind::<BigInt, _>(user.get())
-            .bind::<Text, _>(emoji.as_str())
-            .prepared()
-            .load(&mut *conn)
-            .await?;
-            let exists = present.iter().any(|r| r.id > 0);
+            // Every fact query binds the same three values (message, user,
+            // emoji), whether it uses all of them or not.
+            let counts = |sql: &'static str| {
+                let mut c = c;
+                diesel::sql_query(sql)
+                    .bind::<BigInt, _>(id.get())
+                    .bind::<BigInt, _>(user.get())
+                    .bind::<Text, _>(emoji.as_str())
+                    .prepared()
+                    .get_result::<IdRow>(&mut c)
+                    .map_err(StoreError::from)
+            };
+            let ((conversation_id, _), present, others, known) = tx
+                .begin_with(try_join4(
+                    lock_message(c, id),
+                    counts(
+                        "SELECT count(*) AS id FROM message_reactions \
+                         WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                    ),
+                    counts(
+                        "SELECT count(DISTINCT emoji) AS id FROM message_reactions \
+                         WHERE message_id = $1 AND emoji <> $3",
+                    ),
+                    counts(
+                        "SELECT count(*) AS id FROM message_reactions \
+                         WHERE message_id = $1 AND emoji = $3",
+                    ),
+                ))
+                .await?;
+            let exists = present.id > 0;
             let want = match action {
                 ReactionAction::Add => true,
                 ReactionAction::Remove => false,
                 ReactionAction::Toggle => !exists,
             };
-            let mut delta = 0;
-            if want && !exists {
-                let others: IdRow = diesel::sql_query(
-                    "SELECT count(DISTINCT emoji) AS id FROM message_reactions WHERE message_id = $1 AND emoji <> $2",
-                )
-                .bind::<BigInt, _>(id.get())
-                .bind::<Text, _>(emoji.as_str())
-                .prepared()
-                .get_result(&mut *conn)
-                .await?;
-                let known: IdRow = diesel::sql_query(
-                    "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND emoji = $2",
-                )
-                .bind::<BigInt, _>(id.get())
-                .bind::<Text, _>(emoji.as_str())
-                .prepared()
-                .get_result(&mut *conn)
-                .await?;
+            let (delta, change_sql) = if want && !exists {
                 rules::may_add_reaction(
                     known.id > 0,
                     usize::try_from(others.id).unwrap_or(usize::MAX),
                     max_distinct,
                 )?;
-                diesel::sql_query(
-                    "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4)",
+                (
+                    1,
+                    Some(
+                        "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    ),
                 )
-                .bind::<BigInt, _>(id.get())
-                .bind::<BigInt, _>(user.get())
-                .bind::<Text, _>(emoji.as_str())
-                .bind::<Timestamptz, _>(now.datetime())
-                .prepared()
-                .execute(&mut *conn)
-                .await?;
-                delta = 1;
             } else if !want && exists {
-                diesel::sql_query(
-                    "DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                (
+                    -1,
+                    Some(
+                        "DELETE FROM message_reactions \
+                         WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
+                    ),
                 )
-                .bind::<BigInt, _>(id.get())
-                .bind::<BigInt, _>(user.get())
-                .bind::<Text, _>(emoji.as_str())
-                .prepared()
-                .execute(&mut *conn)
-                .await?;
-                delta = -1;
-            }
-            let mut view = load_message(conn, id.get())
-                .await?
+            } else {
+                (0, None)
+            };
+            // The change binds message, user, emoji and time (a DELETE
+            // leaves the time unused).
+            let change = async {
+                let Some(sql) = change_sql else {
+                    return Ok(0);
+                };
+                let mut c = c;
+                diesel::sql_query(sql)
+                    .bind::<BigInt, _>(id.get())
+                    .bind::<BigInt, _>(user.get())
+                    .bind::<Text, _>(emoji.as_str())
+                    .bind::<Timestamptz, _>(now.datetime())
+                    .prepared()
+                    .execute(&mut c)
+                    .await
+                    .map_err(StoreError::from)
+            };
+            let (_, message, decorations) = try_join3(
+                change,
+                load_message(c, id.get()),
+                Decorations::load(c, MessageIds::LIST, &[id.get()], Some(user)),
+            )
+            .await?;
+            let mut view = message
                 .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
                 .into_view();
-            decorate(conn, Some(user), std::slice::from_mut(&mut view)).await?;
+            decorations.apply(std::slice::from_mut(&mut view));
             let change = ReactionChange {
                 message_id: id,
                 conversation_id,
@@ -164,7 +190,7 @@ impl ReactionRepository for PgStore {
                 reaction_counts: view.reaction_counts,
                 user_reactions: view.user_reactions,
             };
-            outbox.write(conn, events(&change)).await?;
+            outbox.write_and_commit(tx, events(&change)).await?;
             Ok(change)
         })
         .await
