@@ -147,7 +147,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run("cargo", &cargo)
         }
         _ => bail!(
-            "usage: cargo xtask bench relay [--rate N] [--seconds N]\n       cargo xtask bench http [--seconds N] [--clients 1,8,16,64]"
+            "usage: cargo xtask bench relay [--rate N] [--seconds N]\n       cargo xtask bench http [--seconds N] [--clients 1,8,16,64] [--operations send,list]"
         ),
     }
 }
