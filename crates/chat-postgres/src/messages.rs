@@ -11,7 +11,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join, try_join_all, try_join5};
+use futures_util::future::{try_join, try_join_all, try_join3, try_join5};
 
 use crate::PgStore;
 use crate::conversations::UNREAD_LATERAL;
@@ -514,12 +514,12 @@ impl MessageRepository for PgStore {
             .execute(&mut *conn)
             .await?;
             if let (Some(mentions), true) = (mentions, current.is_top_level()) {
-                diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
+                let mut c: &AsyncPgConnection = conn;
+                let clear = diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
                     .bind::<BigInt, _>(id.get())
                     .prepared()
-                    .execute(&mut *conn)
-                    .await?;
-                diesel::sql_query(
+                    .execute(&mut c);
+                let insert = diesel::sql_query(
                     "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
                      SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u WHERE u <> $5",
                 )
@@ -529,8 +529,8 @@ impl MessageRepository for PgStore {
                 .bind::<Array<BigInt>, _>(&mentions)
                 .bind::<BigInt, _>(current.sender_id.get())
                 .prepared()
-                .execute(&mut *conn)
-                .await?;
+                .execute(&mut c);
+                try_join(clear, insert).await?;
             }
             if let Some(links) = &patch.links {
                 queue_links(conn, id.get(), links).await?;
@@ -567,14 +567,18 @@ impl MessageRepository for PgStore {
             .prepared()
             .execute(&mut *conn)
             .await?;
-            queue_links(conn, id.get(), &[]).await?;
-            for table in ["message_mentions", "pinned_messages"] {
-                diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
-                    .bind::<BigInt, _>(id.get())
-                    .prepared()
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            let mut c: &AsyncPgConnection = conn;
+            let mentions = diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
+                .bind::<BigInt, _>(id.get())
+                .prepared()
+                .execute(&mut c)
+                .map_err(StoreError::from);
+            let pin = diesel::sql_query("DELETE FROM pinned_messages WHERE message_id = $1")
+                .bind::<BigInt, _>(id.get())
+                .prepared()
+                .execute(&mut c)
+                .map_err(StoreError::from);
+            try_join3(queue_links(c, id.get(), &[]), mentions, pin).await?;
             let view = decorated(conn, id, current.sender_id).await?;
             outbox.write(conn, events(&view)).await?;
             Ok(view)
@@ -585,35 +589,41 @@ impl MessageRepository for PgStore {
 }
 
 /// The message, locked for the rest of the transaction.
-async fn load_locked(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
-    diesel::sql_query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
+async fn load_locked(mut conn: &AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
+    // The lock and the read go out together; the read runs after the lock.
+    let lock = diesel::sql_query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
         .bind::<BigInt, _>(id.get())
         .prepared()
-        .execute(&mut *conn)
-        .await?;
-    Ok(load_message(conn, id.get())
-        .await?
+        .execute(&mut conn)
+        .map_err(StoreError::from);
+    let (_, message) = try_join(lock, load_message(conn, id.get())).await?;
+    Ok(message
         .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
         .message())
 }
 
 /// The live message, locked; `conflict` when deleted.
-async fn lock_live(conn: &mut AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
+async fn lock_live(conn: &AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
     let message = load_locked(conn, id).await?;
     rules::must_be_live(message.is_deleted())?;
     Ok(message)
 }
 
-/// The message as `viewer` sees it.
+/// The message as `viewer` sees it: the row and its decorations in one
+/// round trip.
 async fn decorated(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: MessageId,
     viewer: UserId,
 ) -> StoreResult<MessageView> {
-    let mut view = load_message(conn, id.get())
-        .await?
+    let (message, decorations) = try_join(
+        load_message(conn, id.get()),
+        Decorations::load(conn, MessageIds::LIST, &[id.get()], Some(viewer)),
+    )
+    .await?;
+    let mut view = message
         .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
         .into_view();
-    decorate(conn, Some(viewer), std::slice::from_mut(&mut view)).await?;
+    decorations.apply(std::slice::from_mut(&mut view));
     Ok(view)
 }

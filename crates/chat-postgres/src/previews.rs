@@ -40,25 +40,32 @@ struct JobRow {
 
 /// Queues the links of a message, replacing what was queued or shown.
 pub(crate) async fn queue_links(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     message: i64,
     links: &[String],
 ) -> StoreResult<()> {
-    for table in ["message_link_previews", "link_unfurl_jobs"] {
-        diesel::sql_query(format!("DELETE FROM {table} WHERE message_id = $1"))
-            .bind::<BigInt, _>(message)
-            .prepared()
-            .execute(&mut *conn)
-            .await?;
-    }
-    if !links.is_empty() {
+    // Sent together; they run in this order.
+    let previews = diesel::sql_query("DELETE FROM message_link_previews WHERE message_id = $1")
+        .bind::<BigInt, _>(message)
+        .prepared()
+        .execute(&mut conn);
+    let jobs = diesel::sql_query("DELETE FROM link_unfurl_jobs WHERE message_id = $1")
+        .bind::<BigInt, _>(message)
+        .prepared()
+        .execute(&mut conn);
+    let queue = async {
+        if links.is_empty() {
+            return Ok(0);
+        }
+        let mut c = conn;
         diesel::sql_query("INSERT INTO link_unfurl_jobs (message_id, urls) VALUES ($1, $2)")
             .bind::<BigInt, _>(message)
             .bind::<Array<Text>, _>(links)
             .prepared()
-            .execute(conn)
-            .await?;
-    }
+            .execute(&mut c)
+            .await
+    };
+    futures_util::future::try_join3(previews, jobs, queue).await?;
     Ok(())
 }
 
