@@ -111,6 +111,10 @@ async fn the_api_description_and_its_viewer_are_served() {
     let viewer = reqwest::get(format!("{}/docs/", server.base())).await;
     let viewer = viewer.map(|r| r.status().as_u16()).unwrap_or(0);
     assert_eq!(viewer, 200, "the interactive viewer, with vendored assets");
+    // `/docs` as the README writes it: a redirect that a browser follows.
+    let viewer = reqwest::get(format!("{}/docs", server.base())).await;
+    let viewer = viewer.map(|r| r.status().as_u16()).unwrap_or(0);
+    assert_eq!(viewer, 200, "/docs leads to the viewer");
 }
 
 #[test]

@@ -37,7 +37,7 @@ async fn server_with(centrifugo: &CentrifugoStandIn) -> TestServer {
 fn sibling(first: &TestServer, centrifugo: &CentrifugoStandIn) -> TestServer {
     let mut env = realtime_env(centrifugo);
     env.push(("DATABASE_URL", first.database_url().to_owned()));
-    env.push(("CHAT_NO_MIGRATE", "true".to_owned()));
+    env.push(("CHAT_NO_MIGRATE", "1".to_owned()));
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     TestServer::with_env(&pairs)
 }

@@ -46,7 +46,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 15_000)]
     pub(crate) database_statement_timeout_ms: u64,
     /// Do not apply pending migrations at start.
-    #[arg(long, env = "CHAT_NO_MIGRATE")]
+    /// The environment takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "CHAT_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_migrate: bool,
     /// Outbox partitions (must match Centrifugo's consumer `num_partitions`).
     #[arg(long, env = "OUTBOX_PARTITIONS", default_value_t = 16)]
@@ -94,7 +95,8 @@ pub(crate) struct ServeArgs {
     pub(crate) subscription_token_ttl_secs: u64,
     /// Run the outbox relay (on PostgreSQL with Centrifugo configured). Turn
     /// it off when Centrifugo's own PostgreSQL consumer drains the outbox.
-    #[arg(long, env = "OUTBOX_RELAY", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "OUTBOX_RELAY", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) outbox_relay: bool,
     /// The consumer name in the partition lock key; use Centrifugo's consumer
     /// name so the two never drain one partition at once.
@@ -107,7 +109,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = 1000)]
     pub(crate) outbox_poll_ms: u64,
     /// Unfurl links in messages into previews.
-    #[arg(long, env = "UNFURL_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "UNFURL_ENABLED", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) unfurl_enabled: bool,
     /// Concurrent unfurl workers.
     #[arg(long, env = "UNFURL_WORKERS", default_value_t = 4)]

@@ -29,6 +29,7 @@ pub(crate) use attachments::configure_local_files;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     cfg.route("/openapi.json", web::get().to(openapi_json))
+        .route("/docs", web::get().to(docs_redirect))
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
     attachments::configure(cfg);
     conversations::configure(cfg);
@@ -57,6 +58,14 @@ async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(DOCUMENT.as_str())
+}
+
+/// `/docs` without the slash, as people type it: the viewer lives at
+/// `/docs/`.
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
 /// The `{id}` of a path, which must be a decimal int64.
