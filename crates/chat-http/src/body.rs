@@ -65,7 +65,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
-        let field = match (unknown_field(&message), path.as_str()) {
+        let field = match (named_field(&message), path.as_str()) {
             (Some(name), ".") => name,
             (Some(name), parent) if !parent.ends_with(&name) => format!("{parent}.{name}"),
             (_, "." | "?") => "body".to_owned(),
@@ -138,15 +138,52 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
-/// serde names an unknown field only in its message: "unknown field `x`, ...".
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// serde names an unknown or missing field only in its message: "unknown
+/// field `x`, ..." or "missing field `x`".
+fn named_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
     rest.split('`').next().map(ToOwned::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Required {
+        #[allow(dead_code, reason = "only parsed")]
+        conversation_id: String,
+        #[allow(dead_code, reason = "only parsed")]
+        filters: Option<Filters>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Filters {
+        #[allow(dead_code, reason = "only parsed")]
+        has_replies: bool,
+    }
+
+    #[test]
+    fn a_missing_or_unknown_field_is_named() {
+        let field = |body: &str| {
+            parse_json::<Required>(body.as_bytes())
+                .err()
+                .and_then(|e| e.field().map(ToOwned::to_owned))
+        };
+        assert_eq!(field("{}").as_deref(), Some("conversationId"));
+        assert_eq!(
+            field(r#"{"conversationId": "1", "filters": {}}"#).as_deref(),
+            Some("filters.hasReplies")
+        );
+        assert_eq!(
+            field(r#"{"conversationId": "1", "other": 1}"#).as_deref(),
+            Some("other")
+        );
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(rename_all = "camelCase")]
