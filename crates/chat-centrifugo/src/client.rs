@@ -22,7 +22,7 @@ pub struct CentrifugoConfig {
 }
 
 /// Why a publish failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PublishError {
     /// Centrifugo answered with an error object; only code 100 (internal) is
     /// worth retrying.

@@ -53,20 +53,16 @@ impl OutboxSink for CentrifugoSink {
             .collect();
         let outcomes = match self.client.batch(&commands).await {
             Ok(outcomes) => outcomes,
-            Err(error) => {
-                let retry = error.is_retryable();
-                rows.iter()
-                    .map(|_| {
-                        if retry {
-                            Err(PublishError::Transport(error.to_string()))
-                        } else {
-                            Err(PublishError::Centrifugo {
-                                code: error.code().unwrap_or(0),
-                                message: error.to_string(),
-                            })
-                        }
-                    })
-                    .collect()
+            Err(error) if error.is_retryable() => rows.iter().map(|_| Err(error.clone())).collect(),
+            // The batch as a whole was refused: find out, call by call,
+            // which rows Centrifugo refuses, so good rows are not refused
+            // with them.
+            Err(_) => {
+                let mut outcomes = Vec::with_capacity(rows.len());
+                for row in rows {
+                    outcomes.push(self.client.call(&row.method, row.payload.clone()).await);
+                }
+                outcomes
             }
         };
         metrics::histogram!("chat_outbox_publish_seconds").record(started.elapsed().as_secs_f64());

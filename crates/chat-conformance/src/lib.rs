@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             non_members_cannot_read,
             seq_is_gap_free_and_client_msg_id_is_idempotent,
             concurrent_sends_get_distinct_gap_free_seqs,
+            concurrent_retries_of_one_send_make_one_message,
             unread_counts_follow_the_contract,
             mark_read_is_forward_only_and_mark_unread_steps_back,
             message_pages_move_in_both_directions,

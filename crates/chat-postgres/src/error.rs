@@ -24,6 +24,13 @@ impl From<ChatError> for StoreError {
     }
 }
 
+/// PostgreSQL's (and the driver's) words for failures worth retrying.
+const RETRYABLE: &[&str] = &[
+    "canceling statement due to statement timeout",
+    "terminating connection",
+    "connection closed",
+];
+
 impl StoreError {
     /// The domain's view: lost connections are `Unavailable` (safe to retry),
     /// everything else unexpected.
@@ -36,13 +43,13 @@ impl StoreError {
                     info.message()
                 ))
             }
-            // `statement_timeout` fired, or the server is shutting down:
-            // the request may succeed when tried again.
+            // `statement_timeout` fired, the server is shutting down, or the
+            // connection dropped mid-request: the request may succeed when
+            // tried again.
             Self::Db(DieselError::DatabaseError(_, info))
-                if info
-                    .message()
-                    .starts_with("canceling statement due to statement timeout")
-                    || info.message().starts_with("terminating connection") =>
+                if RETRYABLE
+                    .iter()
+                    .any(|prefix| info.message().starts_with(prefix)) =>
             {
                 ChatError::Unavailable(anyhow::anyhow!("database: {}", info.message()))
             }
@@ -65,3 +72,40 @@ impl StoreError {
 
 /// Shorthand for results inside the adapter.
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(message: &str) -> StoreError {
+        StoreError::Db(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn retryable_database_failures_are_unavailable() {
+        for message in [
+            "canceling statement due to statement timeout",
+            "terminating connection due to administrator command",
+            "connection closed",
+        ] {
+            assert!(
+                matches!(
+                    database_error(message).into_chat(),
+                    ChatError::Unavailable(_)
+                ),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_failures_are_unexpected() {
+        assert!(matches!(
+            database_error("division by zero").into_chat(),
+            ChatError::Unexpected(_)
+        ));
+    }
+}

@@ -100,12 +100,14 @@ impl OutboxWriter {
             .filter(|e| matches!(e.audience, Audience::Conversation | Audience::Members))
             .map(|e| e.conversation_id)
             .collect();
+        locks.sort_unstable();
         locks.dedup();
-        let reads_members = events
+        if events
             .iter()
-            .any(|e| matches!(e.audience, Audience::Members));
-        if reads_members {
-            for id in locks.drain(..) {
+            .any(|e| matches!(e.audience, Audience::Members))
+        {
+            // The member list must be read under the lock.
+            for id in std::mem::take(&mut locks) {
                 lock_conversation(tx.conn(), id).await?;
             }
         }

@@ -116,13 +116,14 @@ impl OutboxRelayStore for PgOutboxRelay {
                     payload: row.payload,
                 })
                 .collect();
-            let outcomes = sink.deliver(&rows).await;
             // Rows up to the first one to retry are settled; that one and
-            // every later row stay, so the partition's order holds.
+            // every later row stay, so the partition's order holds. A row
+            // the sink gave no outcome for counts as one to retry.
+            let mut outcomes = sink.deliver(&rows).await.into_iter();
             let (mut done, mut dead, mut stalled) = (Vec::new(), DeadLetters::default(), false);
             let mut delivered = 0;
-            for (row, outcome) in rows.iter().zip(outcomes.into_iter().chain(std::iter::repeat(Delivery::Retry))) {
-                match outcome {
+            for row in &rows {
+                match outcomes.next().unwrap_or(Delivery::Retry) {
                     Delivery::Delivered => delivered += 1,
                     Delivery::Rejected { code, message } => {
                         dead.ids.push(row.id);

@@ -369,6 +369,40 @@ pub async fn concurrent_sends_get_distinct_gap_free_seqs(h: Harness) {
     assert_eq!(seqs, (1..=40).collect::<Vec<i64>>());
 }
 
+/// A client that retries a send before the first attempt answered (a flaky
+/// network) gets one message: every attempt answers it, one as new, and the
+/// losers of the race leave no gap in `seq` and no second event.
+pub async fn concurrent_retries_of_one_send_make_one_message(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let dm = start(&h, ann, dm_with(bob)).await;
+    let attempts = (0..8).map(|_| {
+        let service = h.service.clone();
+        tokio::spawn(async move {
+            let mut request = text(dm, "once, however often it is sent");
+            request.client_msg_id = Some("flaky-1".to_owned());
+            service.send_message(ann, request).await
+        })
+    });
+    let mut answers = Vec::new();
+    for handle in attempts.collect::<Vec<_>>() {
+        answers.push(handle.await.unwrap().unwrap());
+    }
+    assert_eq!(answers.iter().filter(|a| a.is_new).count(), 1);
+    let id = answers[0].value.message.id;
+    assert!(answers.iter().all(|a| a.value.message.id == id));
+    assert_eq!(answers[0].value.message.seq, 1);
+    let next = send(&h, ann, dm, "next").await;
+    assert_eq!(next.message.seq, 2, "the lost races returned their seq");
+    let created = h
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|(event, _)| event == "message.created")
+        .count();
+    assert_eq!(created, 2, "one message.created per message");
+}
+
 pub async fn unread_counts_follow_the_contract(h: Harness) {
     let ann = h.user(1, 10).await;
     let bob = h.user(2, 10).await;
