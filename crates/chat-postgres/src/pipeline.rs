@@ -8,8 +8,8 @@
 //! order, so they reach PostgreSQL in that order without waiting for each
 //! other's answers (pipelining), and PostgreSQL executes them one after the
 //! other. A statement can therefore use what an earlier one of the same
-//! batch wrote (`currval`, a row just updated), but not read its result in
-//! Rust.
+//! batch wrote (a row just inserted or updated, found again by its key), but
+//! not read its result in Rust.
 //!
 //! Every statement here, BEGIN and COMMIT included, goes through that same
 //! queue (`prepared()`), so the order never depends on which kind of call
