@@ -465,3 +465,34 @@ async fn a_database_that_is_down_answers_unavailable() {
         "the process itself is alive"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
+    let server = TestServer::in_memory();
+    let http = reqwest::Client::new();
+    let get = http
+        .get(format!("{}/chat/messages/send", server.base()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    let body: serde_json::Value = get.json().await.expect("an envelope");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+
+    let delete = http
+        .delete(format!("{}/chat/conversations/42/get", server.base()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(delete.status(), 405);
+    let post = http
+        .post(format!("{}/healthz", server.base()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET");
+    // An unknown path is still 404.
+    assert_envelope(&server.get("/chat/nothing-here").await, 404, "not_found");
+}

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub mod centrifugo;
 pub mod pages;
 pub mod s3;
+pub mod site;
 
 use chat_postgres::testing::TestDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

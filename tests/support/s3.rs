@@ -29,7 +29,7 @@ fn binary() -> PathBuf {
     on_path
         .flatten()
         .or(in_cargo.filter(|p| p.is_file()))
-        .unwrap_or_else(|| panic!("s3s-fs is not installed: `cargo install s3s-fs --version 0.14.1 --locked --features binary` (.ci/run does)"))
+        .unwrap_or_else(|| panic!("s3s-fs is not installed: `cargo install s3s-fs --version 0.14.1 --locked --features binary` (`cargo xtask ci` installs it)"))
 }
 
 impl S3Server {

@@ -38,6 +38,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn ci() -> anyhow::Result<()> {
+    ensure_test_tools()?;
     run("cargo", &["fmt", "--all", "--check"])?;
     run(
         "cargo",
@@ -75,6 +76,56 @@ fn ci() -> anyhow::Result<()> {
             &["test", "--workspace", "--locked", "--no-fail-fast"],
         )
     }
+}
+
+/// The end-to-end tests talk to real programs: an S3 server that checks
+/// SigV4 (s3s-fs, from crates.io) and a browser (Debian's chromium). A fresh
+/// machine has neither, so the test command installs what is missing rather
+/// than asking for a separate step. Node.js and npm come with the machine;
+/// the TypeScript example installs its own locked packages.
+fn ensure_test_tools() -> anyhow::Result<()> {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+    };
+    let cargo_bin = std::env::var_os("HOME")
+        .map(|home| std::path::PathBuf::from(home).join(".cargo/bin/s3s-fs"));
+    if !on_path("s3s-fs") && !cargo_bin.is_some_and(|p| p.is_file()) {
+        eprintln!("== installing s3s-fs (S3 server for the attachment tests)");
+        run(
+            "cargo",
+            &[
+                "install",
+                "s3s-fs",
+                "--version",
+                "0.14.1",
+                "--locked",
+                "--features",
+                "binary",
+            ],
+        )?;
+    }
+    let chromium = std::env::var_os("CHROMIUM")
+        .map_or_else(|| std::path::PathBuf::from("/usr/bin/chromium"), Into::into);
+    if !chromium.exists() {
+        eprintln!("== installing chromium (browser for the CORS tests)");
+        run_with_env(
+            "apt-get",
+            &["install", "-y", "-qq", "chromium"],
+            &[("DEBIAN_FRONTEND", "noninteractive")],
+        )
+        .or_else(|_| {
+            // The package lists of a fresh machine may be empty.
+            run("apt-get", &["update", "-qq"])?;
+            run_with_env(
+                "apt-get",
+                &["install", "-y", "-qq", "chromium"],
+                &[("DEBIAN_FRONTEND", "noninteractive")],
+            )
+        })
+        .context("installing chromium (needs root and Debian's apt; or set CHROMIUM)")?;
+    }
+    Ok(())
 }
 
 /// `chat-domain` does no IO and knows no framework: none of these may be in

@@ -1,5 +1,6 @@
-//! Bearer-token authentication: JWT verification with one configured key and
-//! algorithm, and the extractor that provisions the caller from the claims.
+//! Bearer-token authentication: JWT verification with one configured key or
+//! an identity provider's JWKS, and the extractor that provisions the caller
+//! from the claims.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -7,18 +8,32 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chat_domain::user::{Caller, User};
 use chat_domain::{OrgId, UserId};
 use futures_util::future::LocalBoxFuture;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::jwks::{JwksKeys, Lookup, VerificationKey};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// How tokens are verified. Exactly one key and algorithm family is trusted,
-/// so a token cannot pick its own (no `alg: none`, no HS256-with-the-public-key).
+/// How tokens are verified. The trusted key (or key set) fixes the
+/// algorithm, so a token cannot pick its own (no `alg: none`, no
+/// HS256-with-the-public-key).
 #[derive(Clone)]
 pub struct Authenticator {
-    key: DecodingKey,
+    keys: Keys,
     validation: Validation,
+    claims: ClaimNames,
+}
+
+#[derive(Clone)]
+enum Keys {
+    /// One configured key.
+    Static(VerificationKey),
+    /// An identity provider's rotating keys, by `kid`.
+    Jwks(Arc<JwksKeys>),
 }
 
 /// Which key verifies tokens.
@@ -30,38 +45,77 @@ pub enum TokenKey {
     Rs256Pem(String),
     /// ES256 with an EC P-256 public key in PEM.
     Es256Pem(String),
+    /// RS256 or ES256 keys published at a JWKS URL, refreshed every
+    /// `refresh_every` and when a token names an unknown `kid`.
+    Jwks {
+        url: String,
+        refresh_every: Duration,
+    },
 }
 
-/// Claims checks besides the signature.
-#[derive(Debug, Clone, Default)]
+/// Claims checks besides the signature, and where the ids are.
+#[derive(Debug, Clone)]
 pub struct TokenRules {
     /// Required `iss`, when set.
     pub issuer: Option<String>,
     /// Required `aud`, when set.
     pub audience: Option<String>,
+    /// The claim holding the numeric user id (`sub` by default; identity
+    /// providers whose `sub` is not numeric put it in a custom claim).
+    pub user_id_claim: String,
+    /// The claim holding the numeric org id (`org` by default).
+    pub org_id_claim: String,
+    /// The org of every user, for single-org deployments whose tokens carry
+    /// none; the org claim is then not read.
+    pub fixed_org: Option<i64>,
+}
+
+impl Default for TokenRules {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            user_id_claim: "sub".to_owned(),
+            org_id_claim: "org".to_owned(),
+            fixed_org: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ClaimNames {
+    user_id: String,
+    org_id: String,
+    fixed_org: Option<i64>,
 }
 
 impl Authenticator {
-    /// An authenticator for one key.
+    /// An authenticator for one key or key set.
     ///
     /// # Errors
-    /// When a PEM key does not parse.
+    /// When a PEM key does not parse, or the JWKS client cannot be built.
     pub fn new(key: &TokenKey, rules: &TokenRules) -> anyhow::Result<Self> {
-        let (key, algorithm) = match key {
-            TokenKey::Hs256Secret(secret) => (
-                DecodingKey::from_secret(secret.as_bytes()),
-                Algorithm::HS256,
-            ),
-            TokenKey::Rs256Pem(pem) => {
-                (DecodingKey::from_rsa_pem(pem.as_bytes())?, Algorithm::RS256)
-            }
-            TokenKey::Es256Pem(pem) => {
-                (DecodingKey::from_ec_pem(pem.as_bytes())?, Algorithm::ES256)
+        let keys = match key {
+            TokenKey::Hs256Secret(secret) => Keys::Static(VerificationKey {
+                key: DecodingKey::from_secret(secret.as_bytes()),
+                algorithm: Algorithm::HS256,
+            }),
+            TokenKey::Rs256Pem(pem) => Keys::Static(VerificationKey {
+                key: DecodingKey::from_rsa_pem(pem.as_bytes())?,
+                algorithm: Algorithm::RS256,
+            }),
+            TokenKey::Es256Pem(pem) => Keys::Static(VerificationKey {
+                key: DecodingKey::from_ec_pem(pem.as_bytes())?,
+                algorithm: Algorithm::ES256,
+            }),
+            TokenKey::Jwks { url, refresh_every } => {
+                Keys::Jwks(JwksKeys::new(url.clone(), *refresh_every)?)
             }
         };
-        let mut validation = Validation::new(algorithm);
+        // The algorithm list is set per token from its key (`verify`).
+        let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp"]);
         if let Some(issuer) = &rules.issuer {
             validation.set_issuer(&[issuer]);
         }
@@ -69,63 +123,88 @@ impl Authenticator {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,
         }
-        Ok(Self { key, validation })
+        Ok(Self {
+            keys,
+            validation,
+            claims: ClaimNames {
+                user_id: rules.user_id_claim.clone(),
+                org_id: rules.org_id_claim.clone(),
+                fixed_org: rules.fixed_org,
+            },
+        })
     }
 
     /// The user a bearer token speaks for.
     ///
     /// # Errors
     /// `unauthenticated` for a bad signature, algorithm, expiry, issuer or
-    /// audience, or a `sub`/`org` that is not a decimal int64.
-    pub fn verify(&self, token: &str) -> Result<User, ApiError> {
-        let data = decode::<Claims>(token, &self.key, &self.validation)
+    /// audience, an unknown `kid`, or a user or org id claim that is not a
+    /// decimal int64; `unavailable` when the identity provider's keys cannot
+    /// be fetched and none is known for the token.
+    pub async fn verify(&self, token: &str) -> Result<User, ApiError> {
+        let key = match &self.keys {
+            Keys::Static(key) => key.clone(),
+            Keys::Jwks(keys) => {
+                let header = decode_header(token)
+                    .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
+                let kid = header
+                    .kid
+                    .ok_or_else(|| ApiError::unauthenticated("token has no kid"))?;
+                match keys.key(&kid).await {
+                    Lookup::Found(key) => key,
+                    Lookup::Unknown => {
+                        return Err(ApiError::unauthenticated("token signed by an unknown key"));
+                    }
+                    Lookup::ProviderUnreachable(cause) => {
+                        return Err(ApiError::from(chat_domain::ChatError::Unavailable(
+                            anyhow::anyhow!(cause),
+                        )));
+                    }
+                }
+            }
+        };
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![key.algorithm];
+        let data = decode::<Claims>(token, &key.key, &validation)
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
-        let claims = data.claims;
-        let id = claims
-            .sub
-            .as_int64()
-            .ok_or_else(|| ApiError::unauthenticated("sub must be a decimal int64"))?;
-        let org = claims
-            .org
-            .as_ref()
-            .and_then(IntClaim::as_int64)
-            .ok_or_else(|| ApiError::unauthenticated("org must be a decimal int64"))?;
+        let mut claims = data.claims;
+        let id = int_claim(&claims.other, &self.claims.user_id)?;
+        let org = match self.claims.fixed_org {
+            Some(org) => org,
+            None => int_claim(&claims.other, &self.claims.org_id)?,
+        };
+        let text = |claims: &mut Claims, name: &str| match claims.other.remove(name) {
+            Some(serde_json::Value::String(text)) => Some(without_nul(text)),
+            _ => None,
+        };
         Ok(User {
             id: UserId::new(id),
             org_id: OrgId::new(org),
-            name: claims.name.map(without_nul),
-            username: claims.preferred_username.map(without_nul),
-            avatar_url: claims.picture.map(without_nul),
+            name: text(&mut claims, "name"),
+            username: text(&mut claims, "preferred_username"),
+            avatar_url: text(&mut claims, "picture"),
         })
     }
 }
 
 #[derive(Deserialize)]
 struct Claims {
-    sub: IntClaim,
-    org: Option<IntClaim>,
-    name: Option<String>,
-    preferred_username: Option<String>,
-    picture: Option<String>,
+    /// Every claim: which ones hold the ids is configuration.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An id claim: a decimal string (C2) or, leniently, a JSON integer.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum IntClaim {
-    Text(String),
-    Number(i64),
-    Other(serde::de::IgnoredAny),
-}
-
-impl IntClaim {
-    fn as_int64(&self) -> Option<i64> {
-        match self {
-            Self::Text(text) => crate::wire::parse_decimal_id(text),
-            Self::Number(n) => Some(*n),
-            Self::Other(_) => None,
-        }
-    }
+fn int_claim(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<i64, ApiError> {
+    let id = match claims.get(name) {
+        Some(serde_json::Value::String(text)) => crate::wire::parse_decimal_id(text),
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        _ => None,
+    };
+    id.ok_or_else(|| ApiError::unauthenticated(format!("{name} must be a decimal int64")))
 }
 
 /// The authenticated caller. Extracting it verifies the bearer token and
@@ -154,7 +233,7 @@ impl FromRequest for Authenticated {
                 )))
             })?;
             let token = token.ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
-            let user = state.auth.verify(&token)?;
+            let user = state.auth.verify(&token).await?;
             let caller = Caller {
                 user_id: user.id,
                 org_id: user.org_id,

@@ -16,6 +16,8 @@ pub struct ApiError {
     message: String,
     field: Option<String>,
     retry_after_secs: Option<u64>,
+    /// The `Allow` header of a 405.
+    allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_secs: None,
+            allow: None,
         }
     }
 
@@ -54,6 +57,20 @@ impl ApiError {
     /// 404 for a path that names no operation.
     pub fn no_such_operation() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such operation")
+    }
+
+    /// 405 for a known path asked with another method; `allow` lists the
+    /// methods it takes. The contract's table has no code for this: see
+    /// `docs/decisions/0008-adoption.md`.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this path takes {allow}"),
+            )
+        }
     }
 
     /// The machine-readable code.
@@ -143,6 +160,9 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
         }
+        if let Some(allow) = self.allow {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
         response.json(Envelope {
             error: Body {
                 code: self.code,
@@ -171,8 +191,7 @@ pub(crate) struct ErrorEnvelope {
     reason = "describes the wire shape for the OpenAPI document only"
 )]
 pub(crate) struct ErrorBody {
-    /// unauthenticated, forbidden, not_found, validation_failed, conflict,
-    /// payload_too_large, rate_limited, unavailable or internal.
+    #[schema(value_type = crate::wire::names::ErrorCodeName)]
     code: String,
     message: String,
     details: Option<ErrorDetails>,

@@ -7,7 +7,9 @@
 
 pub mod auth;
 mod body;
+pub mod cors;
 pub mod error;
+mod jwks;
 pub mod local_files;
 mod multipart;
 mod observe;
@@ -22,6 +24,7 @@ use chat_domain::service::ChatService;
 
 pub use auth::{Authenticator, TokenKey, TokenRules};
 pub use body::BodyLimit;
+pub use cors::{CorsOrigins, cors};
 pub use error::ApiError;
 pub use observe::observe;
 pub use routes::openapi;

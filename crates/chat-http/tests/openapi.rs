@@ -82,22 +82,30 @@ fn every_contract_operation_is_described() {
     );
 }
 
-/// The pattern the description gives a closed set of names: exactly the
-/// domain's spellings, so a client generated from it accepts every value the
-/// server does and no other.
-fn names_pattern(names: impl IntoIterator<Item = &'static str>) -> String {
-    format!("^({})$", names.into_iter().collect::<Vec<_>>().join("|"))
+/// A closed set of names is an `enum` of exactly the domain's spellings, so
+/// a client generated from it accepts every value the server does and no
+/// other.
+fn names(names: impl IntoIterator<Item = &'static str>) -> serde_json::Value {
+    names.into_iter().collect()
 }
 
-fn property_pattern(description: &serde_json::Value, schema: &str, property: &str) -> String {
-    description["components"]["schemas"][schema]["properties"][property]["pattern"]
+/// The enum a property's schema names (through its `$ref`).
+fn property_enum(
+    description: &serde_json::Value,
+    schema: &str,
+    property: &str,
+) -> serde_json::Value {
+    let property = &description["components"]["schemas"][schema]["properties"][property];
+    let reference = property["$ref"]
         .as_str()
-        .unwrap_or_else(|| panic!("{schema}.{property} has no pattern"))
-        .to_owned()
+        .or_else(|| property["oneOf"][0]["$ref"].as_str())
+        .unwrap_or_else(|| panic!("{schema} names no schema: {property}"));
+    let name = reference.trim_start_matches("#/components/schemas/");
+    description["components"]["schemas"][name]["enum"].clone()
 }
 
 #[test]
-fn closed_sets_of_names_are_described_as_the_domain_spells_them() {
+fn closed_sets_of_names_are_enums_of_the_domain_spellings() {
     use chat_domain::conversation::{
         ConversationKind, HistoryMode, NotifyLevel, PostingPolicy, Role, Visibility,
     };
@@ -108,53 +116,63 @@ fn closed_sets_of_names_are_described_as_the_domain_spells_them() {
         (
             "CreateConversationRequest",
             "kind",
-            names_pattern(ConversationKind::ALL.iter().map(|k| k.as_str())),
+            names(ConversationKind::ALL.iter().map(|k| k.as_str())),
         ),
         (
             "CreateConversationRequest",
             "visibility",
-            names_pattern(Visibility::ALL.iter().map(|v| v.as_str())),
+            names(Visibility::ALL.iter().map(|v| v.as_str())),
         ),
         (
             "CreateConversationRequest",
             "historyMode",
-            names_pattern(HistoryMode::ALL.iter().map(|h| h.as_str())),
+            names(HistoryMode::ALL.iter().map(|h| h.as_str())),
         ),
         (
             "CreateConversationRequest",
             "postingPolicy",
-            names_pattern(PostingPolicy::ALL.iter().map(|p| p.as_str())),
+            names(PostingPolicy::ALL.iter().map(|p| p.as_str())),
         ),
         (
             "UpdateConversationRequest",
             "postingPolicy",
-            names_pattern(PostingPolicy::ALL.iter().map(|p| p.as_str())),
+            names(PostingPolicy::ALL.iter().map(|p| p.as_str())),
         ),
         (
             "ListMembersRequest",
             "role",
-            names_pattern(Role::ALL.iter().map(|r| r.as_str())),
+            names(Role::ALL.iter().map(|r| r.as_str())),
         ),
         (
             "RoleRequest",
             "role",
-            names_pattern(Role::ALL.iter().map(|r| r.as_str())),
+            names(Role::ALL.iter().map(|r| r.as_str())),
         ),
         (
             "PreferencesRequest",
             "notifyLevel",
-            names_pattern(NotifyLevel::ALL.iter().map(|n| n.as_str())),
+            names(NotifyLevel::ALL.iter().map(|n| n.as_str())),
+        ),
+        (
+            "ConversationDto",
+            "kind",
+            names(ConversationKind::ALL.iter().map(|k| k.as_str())),
+        ),
+        (
+            "MembershipDto",
+            "role",
+            names(Role::ALL.iter().map(|r| r.as_str())),
         ),
         (
             "ReportRequest",
             "reason",
-            names_pattern(ReportReason::ALL.iter().map(|r| r.as_str())),
+            names(ReportReason::ALL.iter().map(|r| r.as_str())),
         ),
     ];
-    for (schema, property, pattern) in expected {
+    for (schema, property, names) in expected {
         assert_eq!(
-            property_pattern(&description, schema, property),
-            pattern,
+            property_enum(&description, schema, property),
+            names,
             "{schema}.{property}"
         );
     }
@@ -182,5 +200,94 @@ fn bodies_without_required_fields_are_optional() {
     assert_eq!(
         body_required("/chat/messages/send"),
         serde_json::json!(true)
+    );
+}
+
+/// Generated clients name their functions after operationIds: each is the
+/// contract's operation name in camelCase, and no two are the same.
+#[test]
+fn operation_ids_are_the_contract_names_in_camel_case() {
+    let description = serde_json::to_value(chat_http::openapi()).unwrap_or_default();
+    let id = |path: &str| description["paths"][path]["post"]["operationId"].clone();
+    assert_eq!(id("/chat/messages/send"), "sendMessage");
+    assert_eq!(id("/chat/messages/list"), "listMessages");
+    assert_eq!(id("/chat/conversations/list"), "listConversations");
+    assert_eq!(
+        id("/chat/conversations/{id}/members/add"),
+        "addConversationMember"
+    );
+    assert_eq!(
+        id("/chat/attachments/upload-ticket"),
+        "chatAttachmentUploadTicket"
+    );
+    let mut ids: Vec<String> = description["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| item["post"]["operationId"].as_str().map(ToOwned::to_owned))
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds repeat");
+    assert!(ids.iter().all(|id| id.chars().all(char::is_alphanumeric)
+        && id.starts_with(|c: char| c.is_ascii_lowercase())));
+}
+
+/// Every field of a response shape is always present (null when absent), so
+/// it is `required`; metadata is an open object; refusals name their codes.
+#[test]
+fn response_shapes_say_what_is_always_there() {
+    let description = serde_json::to_value(chat_http::openapi()).unwrap_or_default();
+    let schemas = &description["components"]["schemas"];
+    let required = |schema: &str| schemas[schema]["required"].clone();
+    for field in [
+        "parentId",
+        "gif",
+        "metadata",
+        "editedAt",
+        "deletedAt",
+        "quotedMessage",
+    ] {
+        assert!(
+            required("MessageDto")
+                .as_array()
+                .is_some_and(|r| r.contains(&field.into())),
+            "MessageDto.{field} is not required"
+        );
+    }
+    assert_eq!(schemas["Metadata"]["additionalProperties"], true);
+    let send = &description["paths"]["/chat/messages/send"]["post"]["responses"];
+    assert_eq!(send["429"]["$ref"], "#/components/responses/rate_limited");
+    let rate_limited = &description["components"]["responses"]["rate_limited"];
+    assert!(rate_limited["headers"]["Retry-After"].is_object());
+    assert!(
+        schemas["ErrorCode"]["enum"]
+            .as_array()
+            .is_some_and(|codes| codes.contains(&"validation_failed".into()))
+    );
+}
+
+/// Realtime events are described: one envelope per type, and their union.
+#[test]
+fn realtime_events_are_described() {
+    let description = serde_json::to_value(chat_http::openapi()).unwrap_or_default();
+    let schemas = &description["components"]["schemas"];
+    let created = &schemas["MessageCreatedEvent"];
+    assert_eq!(
+        created["properties"]["type"]["enum"],
+        serde_json::json!(["message.created"])
+    );
+    assert_eq!(
+        created["properties"]["data"]["$ref"],
+        "#/components/schemas/MessageDto"
+    );
+    let union = schemas["RealtimeEvent"]["oneOf"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(union, 20);
+    assert_eq!(
+        schemas["RealtimeEvent"]["discriminator"]["propertyName"],
+        "type"
     );
 }

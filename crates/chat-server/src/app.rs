@@ -142,10 +142,17 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
     }
     let body_limit = BodyLimit(args.max_body_bytes);
     let local_files_base = local_files.clone();
+    let cors_origins = args.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         let metrics = metrics.clone();
+        let cors = chat_http::cors(&cors_origins);
         App::new()
             .wrap(actix_web::middleware::from_fn(chat_http::observe))
+            // Outermost: preflights are answered before anything else runs.
+            .wrap(actix_web::middleware::Condition::new(
+                cors.is_some(),
+                cors.unwrap_or_default(),
+            ))
             .route(
                 "/metrics",
                 web::get().to(move || render_metrics(metrics.clone())),

@@ -52,6 +52,12 @@ pub(crate) struct ServeArgs {
     /// Outbox partitions (must match Centrifugo's consumer `num_partitions`).
     #[arg(long, env = "OUTBOX_PARTITIONS", default_value_t = 16)]
     pub(crate) outbox_partitions: i32,
+    /// Origins whose pages may call the API from a browser: empty (none, the
+    /// default), `*` (any; tokens are headers, never cookies), or exact
+    /// origins separated by commas (`https://app.example.com`).
+    #[arg(long, env = "CHAT_CORS_ORIGINS", default_value = "",
+          value_parser = |text: &str| chat_http::CorsOrigins::parse(text))]
+    pub(crate) cors_origins: chat_http::CorsOrigins,
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub(crate) max_body_bytes: usize,
@@ -188,6 +194,25 @@ pub(crate) struct AuthArgs {
     /// PEM file with the EC P-256 public key of ES256 user tokens.
     #[arg(long, env = "AUTH_ES256_PUBLIC_KEY_FILE")]
     pub(crate) auth_es256_public_key_file: Option<PathBuf>,
+    /// An identity provider's JWKS URL (RS256/ES256 keys by `kid`, refreshed
+    /// as they rotate), e.g. Keycloak's `.../protocol/openid-connect/certs`.
+    #[arg(long, env = "AUTH_JWKS_URL")]
+    pub(crate) auth_jwks_url: Option<String>,
+    /// Seconds between two fetches of the JWKS (an unknown `kid` fetches
+    /// sooner, at most every 10 seconds).
+    #[arg(long, env = "AUTH_JWKS_REFRESH_SECS", default_value_t = 300)]
+    pub(crate) auth_jwks_refresh_secs: u64,
+    /// The claim holding the numeric user id, when the provider's `sub` is
+    /// not one (e.g. `chat_user_id`, or Auth0's `https://example.com/user_id`).
+    #[arg(long, env = "AUTH_USER_ID_CLAIM", default_value = "sub")]
+    pub(crate) auth_user_id_claim: String,
+    /// The claim holding the numeric org id.
+    #[arg(long, env = "AUTH_ORG_ID_CLAIM", default_value = "org")]
+    pub(crate) auth_org_id_claim: String,
+    /// One org for every user, for single-org deployments whose tokens carry
+    /// no org id (the org claim is then not read).
+    #[arg(long, env = "AUTH_FIXED_ORG_ID")]
+    pub(crate) auth_fixed_org_id: Option<i64>,
     /// Required `iss` claim.
     #[arg(long, env = "AUTH_ISSUER")]
     pub(crate) auth_issuer: Option<String>,
@@ -232,15 +257,31 @@ impl AuthArgs {
     pub(crate) fn token_key(&self, in_memory: bool) -> anyhow::Result<(TokenKey, bool)> {
         // An empty variable (`AUTH_HS256_SECRET=`) counts as unset.
         let secret = self.auth_hs256_secret.as_ref().filter(|s| !s.is_empty());
+        let jwks_url = self.auth_jwks_url.as_ref().filter(|s| !s.is_empty());
         let configured = [
             secret.is_some(),
             self.auth_rs256_public_key_file.is_some(),
             self.auth_es256_public_key_file.is_some(),
+            jwks_url.is_some(),
         ];
         if configured.iter().filter(|c| **c).count() > 1 {
             bail!(
-                "set only one of AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE, AUTH_ES256_PUBLIC_KEY_FILE"
+                "set only one of AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE, AUTH_ES256_PUBLIC_KEY_FILE, AUTH_JWKS_URL"
             );
+        }
+        if let Some(url) = jwks_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("AUTH_JWKS_URL must be an http(s) URL");
+            }
+            return Ok((
+                TokenKey::Jwks {
+                    url: url.clone(),
+                    refresh_every: std::time::Duration::from_secs(
+                        self.auth_jwks_refresh_secs.max(1),
+                    ),
+                },
+                false,
+            ));
         }
         if let Some(secret) = secret {
             if secret.len() < 16 {
@@ -260,7 +301,7 @@ impl AuthArgs {
         }
         if !in_memory {
             bail!(
-                "no token key: set AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE or AUTH_ES256_PUBLIC_KEY_FILE"
+                "no token key: set AUTH_HS256_SECRET, AUTH_RS256_PUBLIC_KEY_FILE, AUTH_ES256_PUBLIC_KEY_FILE or AUTH_JWKS_URL"
             );
         }
         Ok((TokenKey::Hs256Secret(DEV_SECRET.to_owned()), true))
@@ -270,6 +311,9 @@ impl AuthArgs {
         TokenRules {
             issuer: self.auth_issuer.clone(),
             audience: self.auth_audience.clone(),
+            user_id_claim: self.auth_user_id_claim.clone(),
+            org_id_claim: self.auth_org_id_claim.clone(),
+            fixed_org: self.auth_fixed_org_id,
         }
     }
 }

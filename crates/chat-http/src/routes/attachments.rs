@@ -17,15 +17,15 @@ use crate::wire::{
 };
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(super::operation(
         "/chat/attachments/upload-ticket",
-        web::post().to(upload_ticket),
-    )
-    .route("/chat/attachments/finalize", web::post().to(finalize))
-    .route(
+        upload_ticket,
+    ))
+    .service(super::operation("/chat/attachments/finalize", finalize))
+    .service(super::operation(
         "/chat/conversations/{id}/attachments/list",
-        web::post().to(list),
-    );
+        list,
+    ));
 }
 
 /// The routes of the zero-config object store.
@@ -61,6 +61,7 @@ pub(super) struct TicketDto {
 #[utoipa::path(
     post,
     path = "/chat/attachments/upload-ticket",
+    operation_id = "chatAttachmentUploadTicket",
     tag = "attachments",
     summary = "chat-attachment-upload-ticket",
     request_body = TicketRequest,
@@ -103,6 +104,7 @@ pub(super) struct FinalizeRequest {
 #[utoipa::path(
     post,
     path = "/chat/attachments/finalize",
+    operation_id = "chatAttachmentFinalize",
     tag = "attachments",
     summary = "chat-attachment-finalize",
     request_body = FinalizeRequest,
@@ -143,6 +145,7 @@ pub(super) struct AttachmentList {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/attachments/list",
+    operation_id = "listConversationAttachments",
     tag = "attachments",
     summary = "list-conversation-attachments",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

@@ -16,9 +16,9 @@ use crate::error::ApiError;
 use crate::wire::{ConversationDto, CursorPage, WireId, decode_cursor, encode_cursor};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/conversations/create", web::post().to(create))
-        .route("/chat/conversations/list", web::post().to(list))
-        .route("/chat/conversations/{id}/get", web::post().to(get));
+    cfg.service(super::operation("/chat/conversations/create", create))
+        .service(super::operation("/chat/conversations/list", list))
+        .service(super::operation("/chat/conversations/{id}/get", get));
 }
 
 /// An empty request body: `{}` (unknown fields still refused).
@@ -45,25 +45,26 @@ fn metadata_text(metadata: Option<serde_json::Map<String, serde_json::Value>>) -
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct CreateConversationRequest {
-    #[schema(pattern = "^(direct|group|channel)$")]
+    #[schema(value_type = crate::wire::names::ConversationKindName)]
     kind: String,
     user_id: Option<WireId>,
     name: Option<String>,
     description: Option<String>,
     member_ids: Option<Vec<WireId>>,
-    #[schema(pattern = "^(private|org)$")]
+    #[schema(value_type = Option<crate::wire::names::VisibilityName>)]
     visibility: Option<String>,
-    #[schema(pattern = "^(full|sinceJoin)$")]
+    #[schema(value_type = Option<crate::wire::names::HistoryModeName>)]
     history_mode: Option<String>,
-    #[schema(pattern = "^(everyone|admins)$")]
+    #[schema(value_type = Option<crate::wire::names::PostingPolicyName>)]
     posting_policy: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[utoipa::path(
     post,
     path = "/chat/conversations/create",
+    operation_id = "createConversation",
     tag = "conversations",
     summary = "create-conversation (201 when created, 200 for an existing direct conversation)",
     request_body = CreateConversationRequest,
@@ -125,6 +126,7 @@ pub(super) struct ConversationList {
 #[utoipa::path(
     post,
     path = "/chat/conversations/list",
+    operation_id = "listConversations",
     tag = "conversations",
     summary = "list-conversations",
     request_body = ListConversationsRequest,
@@ -163,6 +165,7 @@ pub(super) async fn list(
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/get",
+    operation_id = "getConversation",
     tag = "conversations",
     summary = "get-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

@@ -6,8 +6,8 @@ use serde_json::json;
 use crate::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.service(super::read_only("/healthz", healthz))
+        .service(super::read_only("/readyz", readyz));
 }
 
 /// The process is up.

@@ -16,14 +16,20 @@ use crate::error::ApiError;
 use crate::wire::{ConversationDto, MessageResponse, WireId, clearable};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/conversations/{id}/update", web::post().to(update))
-        .route("/chat/conversations/{id}/archive", web::post().to(archive))
-        .route(
+    cfg.service(super::operation("/chat/conversations/{id}/update", update))
+        .service(super::operation(
+            "/chat/conversations/{id}/archive",
+            archive,
+        ))
+        .service(super::operation(
             "/chat/conversations/{id}/unarchive",
-            web::post().to(unarchive),
-        )
-        .route("/chat/conversations/{id}/convert", web::post().to(convert))
-        .route("/chat/conversations/{id}/delete", web::post().to(delete));
+            unarchive,
+        ))
+        .service(super::operation(
+            "/chat/conversations/{id}/convert",
+            convert,
+        ))
+        .service(super::operation("/chat/conversations/{id}/delete", delete));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -38,9 +44,9 @@ pub(super) struct UpdateConversationRequest {
     #[schema(value_type = Option<WireId>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     avatar_file_id: Option<Option<WireId>>,
-    #[schema(pattern = "^(everyone|admins)$")]
+    #[schema(value_type = Option<crate::wire::names::PostingPolicyName>)]
     posting_policy: Option<String>,
-    #[schema(value_type = Option<Object>, nullable)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     metadata: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
@@ -48,6 +54,7 @@ pub(super) struct UpdateConversationRequest {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/update",
+    operation_id = "updateConversation",
     tag = "conversations",
     summary = "update-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -81,6 +88,7 @@ pub(super) async fn update(
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/archive",
+    operation_id = "archiveConversation",
     tag = "conversations",
     summary = "archive-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -105,6 +113,7 @@ pub(super) async fn archive(
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/unarchive",
+    operation_id = "unarchiveConversation",
     tag = "conversations",
     summary = "unarchive-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -135,6 +144,7 @@ pub(super) struct ConvertRequest {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/convert",
+    operation_id = "convertConversation",
     tag = "conversations",
     summary = "convert-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -159,6 +169,7 @@ pub(super) async fn convert(
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/delete",
+    operation_id = "deleteConversation",
     tag = "conversations",
     summary = "delete-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

@@ -15,29 +15,29 @@ use chat_domain::conversation::Role;
 use serde::{Deserialize, Serialize};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(super::operation(
         "/chat/conversations/{id}/members/list",
-        web::post().to(list_members),
-    )
-    .route(
+        list_members,
+    ))
+    .service(super::operation(
         "/chat/conversations/{id}/members/add",
-        web::post().to(add_members),
-    )
-    .route(
+        add_members,
+    ))
+    .service(super::operation(
         "/chat/conversations/{id}/members/remove",
-        web::post().to(remove_member),
-    )
-    .route(
+        remove_member,
+    ))
+    .service(super::operation(
         "/chat/conversations/{id}/members/role",
-        web::post().to(change_role),
-    )
-    .route("/chat/conversations/{id}/leave", web::post().to(leave));
+        change_role,
+    ))
+    .service(super::operation("/chat/conversations/{id}/leave", leave));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListMembersRequest {
-    #[schema(pattern = "^(owner|admin|member)$")]
+    #[schema(value_type = Option<crate::wire::names::RoleName>)]
     role: Option<String>,
     cursor: Option<String>,
     #[schema(minimum = 1, maximum = 100)]
@@ -53,6 +53,7 @@ pub(super) struct MemberList {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/members/list",
+    operation_id = "listConversationMembers",
     tag = "members",
     summary = "list-conversation-members",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -98,6 +99,7 @@ pub(super) struct Members {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/members/add",
+    operation_id = "addConversationMember",
     tag = "members",
     summary = "add-conversation-member",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -133,6 +135,7 @@ pub(super) struct RemoveMemberRequest {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/members/remove",
+    operation_id = "removeConversationMember",
     tag = "members",
     summary = "remove-conversation-member",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -161,13 +164,14 @@ pub(super) async fn remove_member(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct RoleRequest {
     user_id: WireId,
-    #[schema(pattern = "^(owner|admin|member)$")]
+    #[schema(value_type = crate::wire::names::RoleName)]
     role: String,
 }
 
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/members/role",
+    operation_id = "changeMemberRole",
     tag = "members",
     summary = "change-member-role",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -195,6 +199,7 @@ pub(super) async fn change_role(
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/leave",
+    operation_id = "leaveConversation",
     tag = "members",
     summary = "leave-conversation",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

@@ -13,8 +13,8 @@ use chat_domain::service::EditMessage;
 use serde::{Deserialize, Serialize};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/messages/{id}/update", web::post().to(edit))
-        .route("/chat/messages/{id}/delete", web::post().to(delete));
+    cfg.service(super::operation("/chat/messages/{id}/update", edit))
+        .service(super::operation("/chat/messages/{id}/delete", delete));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -26,7 +26,7 @@ pub(super) struct EditMessageRequest {
     gif: Option<Option<String>>,
     mentions: Option<Vec<WireId>>,
     mention_everyone: Option<bool>,
-    #[schema(value_type = Option<Object>, nullable)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     metadata: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
@@ -34,6 +34,7 @@ pub(super) struct EditMessageRequest {
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/update",
+    operation_id = "editMessage",
     tag = "messages",
     summary = "edit-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -77,6 +78,7 @@ pub(super) struct DeletedDto {
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/delete",
+    operation_id = "deleteMessage",
     tag = "messages",
     summary = "delete-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

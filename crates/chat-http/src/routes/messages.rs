@@ -16,9 +16,9 @@ use crate::multipart::read_multipart_send;
 use crate::wire::{MessageDto, WireId};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/messages/send", web::post().to(send))
-        .route("/chat/messages/list", web::post().to(list))
-        .route("/chat/messages/{id}/get", web::post().to(get));
+    cfg.service(super::operation("/chat/messages/send", send))
+        .service(super::operation("/chat/messages/list", list))
+        .service(super::operation("/chat/messages/{id}/get", get));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,7 +32,7 @@ pub(super) struct SendMessageRequest {
     mentions: Option<Vec<WireId>>,
     mention_everyone: Option<bool>,
     gif: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
     attachment_ids: Option<Vec<WireId>>,
 }
@@ -42,6 +42,7 @@ pub(super) struct SendMessageRequest {
 #[utoipa::path(
     post,
     path = "/chat/messages/send",
+    operation_id = "sendMessage",
     tag = "messages",
     summary = "send-message (201; 200 with the original for a repeated clientMsgId; also multipart/form-data with a payload part and file parts)",
     request_body(content(
@@ -142,7 +143,7 @@ pub(super) struct ListMessagesRequest {
     before: Option<WireId>,
     after: Option<WireId>,
     around: Option<WireId>,
-    #[schema(pattern = "^(newest|oldest|firstUnread)$")]
+    #[schema(value_type = Option<crate::wire::names::AnchorName>)]
     anchor: Option<String>,
     #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
@@ -160,7 +161,9 @@ pub(super) struct Filters {
 pub(super) struct MessagePageDto {
     has_older: bool,
     has_newer: bool,
+    #[schema(required = true)]
     oldest_id: Option<WireId>,
+    #[schema(required = true)]
     newest_id: Option<WireId>,
 }
 
@@ -175,6 +178,7 @@ pub(super) struct MessageList {
 #[utoipa::path(
     post,
     path = "/chat/messages/list",
+    operation_id = "listMessages",
     tag = "messages",
     summary = "list-messages",
     request_body = ListMessagesRequest,
@@ -227,6 +231,7 @@ pub(super) async fn list(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/get",
+    operation_id = "getMessage",
     tag = "messages",
     summary = "get-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

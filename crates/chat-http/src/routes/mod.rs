@@ -21,15 +21,15 @@ use chat_domain::ConversationId;
 use chat_domain::MessageId;
 
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::wire::parse_decimal_id;
+use crate::wire::{RealtimeEvents, parse_decimal_id};
 
 pub(crate) use attachments::configure_local_files;
 
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
-    cfg.route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs_redirect))
+    cfg.service(read_only("/openapi.json", openapi_json))
+        .service(read_only("/docs", docs_redirect))
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
     attachments::configure(cfg);
     conversations::configure(cfg);
@@ -43,6 +43,38 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     messages::configure(cfg);
     reactions::configure(cfg);
     realtime::configure(cfg);
+}
+
+/// One operation of the contract: `POST` only (C1). Any other method on its
+/// path answers 405 with `Allow: POST`, so a client that guessed the verb
+/// learns which one instead of reading "no such operation". (`OPTIONS`
+/// preflights never get here: the CORS layer answers them.)
+fn operation<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::post().to(handler))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed("POST"))
+        }))
+}
+
+/// A `GET` endpoint outside the contract (health, the description); other
+/// methods answer 405 with `Allow: GET`.
+fn read_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed("GET"))
+        }))
 }
 
 /// The API description.
@@ -126,8 +158,21 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         attachments::finalize,
         attachments::list
     ),
-    components(schemas(ErrorEnvelope)),
-    modifiers(&BearerAuth, &SharedResponses, &OptionalEmptyBodies),
+    components(schemas(
+        ErrorEnvelope,
+        crate::wire::MembershipDto,
+        crate::wire::MemberEventDto,
+        crate::wire::ReactionDto,
+        crate::wire::PinDto,
+        crate::wire::TypingDto,
+        crate::wire::UnreadDto,
+    )),
+    modifiers(
+        &BearerAuth,
+        &SharedResponses,
+        &OptionalEmptyBodies,
+        &RealtimeEvents
+    ),
 )]
 pub(crate) struct ApiDoc;
 
@@ -166,28 +211,47 @@ impl utoipa::Modify for OptionalEmptyBodies {
     }
 }
 
-/// Every operation can be refused (4XX) or fail (5XX) with the error
-/// envelope, and needs the bearer token: said once here rather than on each
-/// handler.
+/// Every operation can be refused or fail with the error envelope, and needs
+/// the bearer token: said once here rather than on each handler. Each status
+/// names its code, and 429 describes its `Retry-After` header.
 pub(super) struct SharedResponses;
 
 impl utoipa::Modify for SharedResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
         use utoipa::openapi::security::SecurityRequirement;
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let error = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Error")))
-                            .build(),
-                    )
-                    .build(),
-            )
+        let error = |code: &str, when: &str| {
+            let mut response = ResponseBuilder::new()
+                .description(format!("`{code}`: {when}"))
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Error")))
+                        .build(),
+                );
+            if code == "rate_limited" {
+                let seconds = ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1));
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(seconds))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build(),
+                );
+            }
+            response.build()
         };
+        // Each refusal is described once, under its code, and referenced.
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (code, _, when) in crate::wire::names::ERROR_CODES {
+            components
+                .responses
+                .insert((*code).to_owned(), RefOr::T(error(code, when)));
+        }
         for operation in openapi
             .paths
             .paths
@@ -195,14 +259,16 @@ impl utoipa::Modify for SharedResponses {
             .filter_map(|i| i.post.as_mut())
         {
             let responses = &mut operation.responses.responses;
-            responses.insert(
-                "4XX".to_owned(),
-                error(
-                    "Refused: unauthenticated, forbidden, not_found, validation_failed, \
-                     conflict, payload_too_large, rate_limited",
-                ),
-            );
-            responses.insert("5XX".to_owned(), error("unavailable or internal"));
+            // 405 is for other methods on the path, never for the operation.
+            for (code, status, _) in crate::wire::names::ERROR_CODES
+                .iter()
+                .filter(|(_, status, _)| *status != 405)
+            {
+                responses.insert(
+                    status.to_string(),
+                    RefOr::Ref(Ref::new(format!("#/components/responses/{code}"))),
+                );
+            }
             operation.security = Some(vec![SecurityRequirement::new(
                 "bearer",
                 Vec::<String>::new(),

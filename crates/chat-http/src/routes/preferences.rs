@@ -12,11 +12,11 @@ use chat_domain::conversation::{NotifyLevel, PreferencesPatch};
 use serde::{Deserialize, Serialize};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(super::operation(
         "/chat/conversations/{id}/preferences/update",
-        web::post().to(preferences),
-    )
-    .route("/chat/unread/get", web::post().to(unread));
+        preferences,
+    ))
+    .service(super::operation("/chat/unread/get", unread));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -26,13 +26,14 @@ pub(super) struct PreferencesRequest {
     #[schema(value_type = Option<WireTime>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     mute_until: Option<Option<WireTime>>,
-    #[schema(pattern = "^(all|mentions|everyone|none)$")]
+    #[schema(value_type = Option<crate::wire::names::NotifyLevelName>)]
     notify_level: Option<String>,
 }
 
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/preferences/update",
+    operation_id = "updateConversationPreferences",
     tag = "conversations",
     summary = "update-conversation-preferences",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -68,6 +69,7 @@ pub(super) struct UnreadCounts {
 #[utoipa::path(
     post,
     path = "/chat/unread/get",
+    operation_id = "getUnreadCounts",
     tag = "conversations",
     summary = "get-unread-counts",
     request_body = Empty,

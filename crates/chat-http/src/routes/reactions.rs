@@ -16,29 +16,29 @@ use crate::wire::{
 };
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(super::operation(
         "/chat/messages/{id}/reactions/add",
-        web::post().to(add_reaction),
-    )
-    .route(
+        add_reaction,
+    ))
+    .service(super::operation(
         "/chat/messages/{id}/reactions/remove",
-        web::post().to(remove_reaction),
-    )
-    .route(
+        remove_reaction,
+    ))
+    .service(super::operation(
         "/chat/messages/{id}/reactions/toggle",
-        web::post().to(toggle_reaction),
-    )
-    .route(
+        toggle_reaction,
+    ))
+    .service(super::operation(
         "/chat/messages/{id}/reactions/list",
-        web::post().to(list_reactions),
-    )
-    .route("/chat/messages/{id}/pin", web::post().to(pin))
-    .route("/chat/messages/{id}/unpin", web::post().to(unpin))
-    .route("/chat/messages/{id}/report", web::post().to(report))
-    .route(
+        list_reactions,
+    ))
+    .service(super::operation("/chat/messages/{id}/pin", pin))
+    .service(super::operation("/chat/messages/{id}/unpin", unpin))
+    .service(super::operation("/chat/messages/{id}/report", report))
+    .service(super::operation(
         "/chat/conversations/{id}/pins/list",
-        web::post().to(list_pins),
-    );
+        list_pins,
+    ));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -84,6 +84,7 @@ async fn react(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/reactions/add",
+    operation_id = "addReaction",
     tag = "reactions",
     summary = "add-reaction",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -104,6 +105,7 @@ pub(super) async fn add_reaction(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/reactions/remove",
+    operation_id = "removeReaction",
     tag = "reactions",
     summary = "remove-reaction",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -124,6 +126,7 @@ pub(super) async fn remove_reaction(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/reactions/toggle",
+    operation_id = "toggleReaction",
     tag = "reactions",
     summary = "toggle-reaction",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -168,6 +171,7 @@ pub(super) struct ReactionList {
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/reactions/list",
+    operation_id = "listReactions",
     tag = "reactions",
     summary = "list-reactions",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -208,6 +212,7 @@ pub(super) async fn list_reactions(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/pin",
+    operation_id = "pinMessage",
     tag = "pins",
     summary = "pin-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -232,6 +237,7 @@ pub(super) async fn pin(
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/unpin",
+    operation_id = "unpinMessage",
     tag = "pins",
     summary = "unpin-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -256,7 +262,7 @@ pub(super) async fn unpin(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportRequest {
-    #[schema(pattern = "^(spam|harassment|hate|violence|sexual|self_harm|other)$")]
+    #[schema(value_type = crate::wire::names::ReportReasonName)]
     reason: String,
     details: Option<String>,
 }
@@ -272,6 +278,7 @@ pub(super) struct ReportDto {
 #[utoipa::path(
     post,
     path = "/chat/messages/{id}/report",
+    operation_id = "reportMessage",
     tag = "messages",
     summary = "report-message",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -330,6 +337,7 @@ pub(super) struct PinList {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/pins/list",
+    operation_id = "listPinnedMessages",
     tag = "pins",
     summary = "list-pinned-messages",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),

@@ -12,7 +12,7 @@ use chat_domain::service::MarkRead;
 use serde::{Deserialize, Serialize};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/conversations/{id}/read", web::post().to(mark_read));
+    cfg.service(super::operation("/chat/conversations/{id}/read", mark_read));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -25,6 +25,7 @@ pub(super) struct MarkReadRequest {
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/read",
+    operation_id = "markConversationRead",
     tag = "conversations",
     summary = "mark-conversation-read",
     params(("id" = crate::wire::WireId, Path, description = "The id, a decimal int64 string")),
@@ -55,6 +56,7 @@ pub(super) async fn mark_read(
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ReadStateResponse {
+    #[schema(required = true)]
     last_read_message_id: Option<WireId>,
     unread_count: i64,
     mention_count: i64,

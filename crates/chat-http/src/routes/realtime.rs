@@ -12,11 +12,11 @@ use crate::error::ApiError;
 use crate::wire::{WireId, WireTime};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(super::operation(
         "/realtime/connection-token",
-        web::post().to(connection_token),
-    )
-    .route("/chat/subscribe-token", web::post().to(subscribe_token));
+        connection_token,
+    ))
+    .service(super::operation("/chat/subscribe-token", subscribe_token));
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,6 +30,7 @@ pub(super) struct ConnectionTokenDto {
 #[utoipa::path(
     post,
     path = "/realtime/connection-token",
+    operation_id = "getConnectionToken",
     tag = "realtime",
     summary = "get-connection-token",
     request_body = Empty,
@@ -67,6 +68,7 @@ pub(super) struct SubscribeTokenDto {
 #[utoipa::path(
     post,
     path = "/chat/subscribe-token",
+    operation_id = "getSubscribeToken",
     tag = "realtime",
     summary = "get-subscribe-token",
     request_body = SubscribeRequest,

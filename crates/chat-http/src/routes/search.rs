@@ -14,7 +14,7 @@ use chat_domain::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/messages/search", web::post().to(search));
+    cfg.service(super::operation("/chat/messages/search", search));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -46,6 +46,7 @@ pub(super) struct SearchResponse {
 #[utoipa::path(
     post,
     path = "/chat/messages/search",
+    operation_id = "searchMessages",
     tag = "messages",
     summary = "search-messages",
     request_body = SearchMessagesRequest,

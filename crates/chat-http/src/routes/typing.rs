@@ -10,7 +10,7 @@ use chat_domain::{ConversationId, MessageId};
 use serde::Deserialize;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/chat/typing/send", web::post().to(typing));
+    cfg.service(super::operation("/chat/typing/send", typing));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -23,6 +23,7 @@ pub(super) struct TypingRequest {
 #[utoipa::path(
     post,
     path = "/chat/typing/send",
+    operation_id = "sendTyping",
     tag = "messages",
     summary = "send-typing",
     request_body = TypingRequest,

@@ -13,8 +13,11 @@ use super::{WireId, WireTime, raw_json, wire_time};
 #[serde(rename_all = "camelCase")]
 pub struct UserSummaryDto {
     id: WireId,
+    #[schema(required = true)]
     name: Option<String>,
+    #[schema(required = true)]
     username: Option<String>,
+    #[schema(required = true)]
     avatar_url: Option<String>,
 }
 
@@ -34,25 +37,32 @@ impl From<&User> for UserSummaryDto {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDto {
     id: WireId,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::ConversationKindName)]
     kind: &'static str,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::VisibilityName)]
     visibility: &'static str,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::HistoryModeName)]
     history_mode: &'static str,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::PostingPolicyName)]
     posting_policy: &'static str,
+    #[schema(required = true)]
     name: Option<String>,
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(required = true)]
     avatar_file_id: Option<WireId>,
+    #[schema(required = true)]
     avatar_url: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>, required = true)]
     metadata: Option<Box<RawValue>>,
     created_by: WireId,
     created_at: WireTime,
     updated_at: WireTime,
+    #[schema(required = true)]
     archived_at: Option<WireTime>,
+    #[schema(required = true)]
     last_message_at: Option<WireTime>,
+    #[schema(required = true)]
     last_message: Option<MessagePreviewDto>,
     last_seq: i64,
     member_count: i64,
@@ -103,6 +113,7 @@ struct MessagePreviewDto {
     sender: UserSummaryDto,
     content: String,
     created_at: WireTime,
+    #[schema(required = true)]
     deleted_at: Option<WireTime>,
 }
 
@@ -123,15 +134,17 @@ impl From<&MessagePreview> for MessagePreviewDto {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipDto {
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::RoleName)]
     role: &'static str,
     joined_at: WireTime,
+    #[schema(required = true)]
     last_read_message_id: Option<WireId>,
     unread_count: i64,
     mention_count: i64,
     starred: bool,
+    #[schema(required = true)]
     mute_until: Option<WireTime>,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::NotifyLevelName)]
     notify_level: &'static str,
     hidden: bool,
 }

@@ -35,9 +35,10 @@ enum Data {
     Unread(UnreadDto),
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReactionDto {
+#[schema(as = ReactionUpdatedData)]
+pub(crate) struct ReactionDto {
     message_id: WireId,
     emoji: String,
     user_id: WireId,
@@ -45,26 +46,33 @@ struct ReactionDto {
     reaction_counts: std::collections::BTreeMap<String, i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TypingDto {
+#[schema(as = TypingData)]
+pub(crate) struct TypingDto {
     user_id: WireId,
+    #[schema(required = true)]
     parent_id: Option<WireId>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PinDto {
+#[schema(as = PinData)]
+pub(crate) struct PinDto {
     message_id: WireId,
     pinned_by: WireId,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UnreadDto {
+#[schema(as = UnreadUpdatedData)]
+pub(crate) struct UnreadDto {
     conversation_id: WireId,
+    #[schema(required = true)]
     unread_count: Option<i64>,
+    #[schema(required = true)]
     mention_count: Option<i64>,
+    #[schema(required = true)]
     last_message_at: Option<WireTime>,
 }
 
@@ -123,4 +131,96 @@ impl EventEncoder for JsonEventEncoder {
             "{}".to_owned()
         })
     }
+}
+
+/// Every event type with the schema of its `data`, for the API description.
+/// The list a client types its handlers against; `EventPayload::event_type`
+/// is where each name is spelled for the wire.
+const EVENT_DATA: &[(&str, &str)] = &[
+    ("message.created", "MessageDto"),
+    ("message.updated", "MessageDto"),
+    ("message.deleted", "MessageDto"),
+    ("reaction.updated", "ReactionUpdatedData"),
+    ("pin.added", "PinData"),
+    ("pin.removed", "PinData"),
+    ("typing", "TypingData"),
+    ("conversation.updated", "ConversationDto"),
+    ("conversation.archived", "ConversationDto"),
+    ("conversation.unarchived", "ConversationDto"),
+    ("conversation.converted", "ConversationDto"),
+    ("conversation.deleted", "ConversationDto"),
+    ("conversation.added", "ConversationDto"),
+    ("conversation.removed", "ConversationDto"),
+    ("member.added", "MemberEventDto"),
+    ("member.removed", "MemberEventDto"),
+    ("member.updated", "MemberEventDto"),
+    ("read.updated", "MembershipDto"),
+    ("preferences.updated", "MembershipDto"),
+    ("unread.updated", "UnreadUpdatedData"),
+];
+
+/// Describes the realtime events as schema components: one envelope per
+/// event type (its `type` a single-value enum, its `data` the shape above)
+/// and `RealtimeEvent`, their union discriminated by `type`. Clients type
+/// what they receive on `chat:<id>` and `personal:<userId>` from these.
+pub(crate) struct RealtimeEvents;
+
+impl utoipa::Modify for RealtimeEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut union = OneOfBuilder::new().description(Some(
+            "An event as published on chat:<conversationId> and personal:<userId>",
+        ));
+        let mut discriminator = Discriminator::new("type");
+        for (event_type, data) in EVENT_DATA {
+            let name = envelope_name(event_type);
+            let envelope = ObjectBuilder::new()
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([*event_type])),
+                )
+                .required("type")
+                .property("eventId", ObjectBuilder::new().schema_type(Type::String))
+                .required("eventId")
+                .property("conversationId", Ref::from_schema_name("WireId"))
+                .required("conversationId")
+                .property("occurredAt", Ref::from_schema_name("WireTime"))
+                .required("occurredAt")
+                .property("data", Ref::from_schema_name(*data))
+                .required("data")
+                .build();
+            components
+                .schemas
+                .insert(name.clone(), RefOr::T(Schema::Object(envelope)));
+            discriminator.mapping.insert(
+                (*event_type).to_owned(),
+                format!("#/components/schemas/{name}"),
+            );
+            union = union.item(Ref::from_schema_name(name));
+        }
+        let union = union.discriminator(Some(discriminator)).build();
+        components
+            .schemas
+            .insert("RealtimeEvent".to_owned(), RefOr::T(Schema::OneOf(union)));
+    }
+}
+
+/// `message.created` → `MessageCreatedEvent`.
+fn envelope_name(event_type: &str) -> String {
+    let mut name: String = event_type
+        .split('.')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    name.push_str("Event");
+    name
 }

@@ -10,7 +10,7 @@ use super::{UserSummaryDto, WireTime};
 #[serde(rename_all = "camelCase")]
 pub struct MemberDto {
     user: UserSummaryDto,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::RoleName)]
     role: &'static str,
     joined_at: WireTime,
 }
@@ -29,7 +29,7 @@ impl From<&Member> for MemberDto {
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct MemberEventDto {
     user: UserSummaryDto,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::RoleName)]
     role: &'static str,
 }
 

@@ -18,22 +18,29 @@ pub struct MessageDto {
     seq: i64,
     sender: UserSummaryDto,
     content: String,
+    #[schema(required = true)]
     gif: Option<String>,
     mentions: Vec<WireId>,
     mention_everyone: bool,
+    #[schema(required = true)]
     parent_id: Option<WireId>,
     thread_reply_count: i64,
+    #[schema(required = true)]
     last_reply_at: Option<WireTime>,
+    #[schema(required = true)]
     quoted_message: Option<QuotedMessageDto>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::wire::names::Metadata>, required = true)]
     metadata: Option<Box<RawValue>>,
+    #[schema(required = true)]
     client_msg_id: Option<String>,
     attachments: Vec<AttachmentDto>,
     link_previews: Vec<LinkPreviewDto>,
     reaction_counts: BTreeMap<String, i64>,
     user_reactions: Vec<String>,
     pinned: bool,
+    #[schema(required = true)]
     edited_at: Option<WireTime>,
+    #[schema(required = true)]
     deleted_at: Option<WireTime>,
     created_at: WireTime,
 }
@@ -122,13 +129,15 @@ impl From<&QuotedMessage> for QuotedMessageDto {
 pub struct AttachmentDto {
     id: WireId,
     conversation_id: WireId,
+    #[schema(required = true)]
     message_id: Option<WireId>,
     uploader_id: WireId,
     filename: String,
     content_type: String,
     size: i64,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::names::AttachmentStatusName)]
     status: &'static str,
+    #[schema(required = true)]
     url: Option<String>,
     created_at: WireTime,
 }
@@ -155,9 +164,13 @@ impl From<&Attachment> for AttachmentDto {
 #[serde(rename_all = "camelCase")]
 struct LinkPreviewDto {
     url: String,
+    #[schema(required = true)]
     title: Option<String>,
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(required = true)]
     image_url: Option<String>,
+    #[schema(required = true)]
     site_name: Option<String>,
 }
 

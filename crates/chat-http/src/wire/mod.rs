@@ -7,6 +7,7 @@ mod cursor;
 mod events;
 mod member;
 mod message;
+pub mod names;
 mod page;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
@@ -16,7 +17,9 @@ pub use cursor::{
     encode_member_cursor, encode_pin_cursor, encode_reaction_cursor, encode_search_cursor,
 };
 pub use events::JsonEventEncoder;
+pub(crate) use events::{PinDto, ReactionDto, RealtimeEvents, TypingDto, UnreadDto};
 pub use member::MemberDto;
+pub(crate) use member::MemberEventDto;
 pub use message::{AttachmentDto, MessageDto};
 pub use page::{CursorPage, TotalPage};
 

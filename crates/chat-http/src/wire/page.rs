@@ -7,6 +7,7 @@ use serde::Serialize;
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CursorPage {
+    #[schema(required = true)]
     next_cursor: Option<String>,
     has_more: bool,
 }
@@ -25,6 +26,7 @@ impl CursorPage {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TotalPage {
+    #[schema(required = true)]
     next_cursor: Option<String>,
     has_more: bool,
     total: i64,
