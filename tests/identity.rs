@@ -14,6 +14,7 @@ fn sign(algorithm: Algorithm, private_key: &str, kid: &str, claims: &Value) -> S
     let pem = fixture(private_key);
     let key = match algorithm {
         Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
         _ => EncodingKey::from_ec_pem(pem.as_bytes()),
     }
     .unwrap_or_else(|e| panic!("{private_key}: {e}"));
@@ -61,9 +62,16 @@ async fn keys_come_from_the_jwks_url_and_follow_a_rotation() {
         "rsa-2026-12",
         &claims(3, 1),
     );
+    let ed = sign(
+        Algorithm::EdDSA,
+        "ed25519-private.pem",
+        "ed-2026-11",
+        &claims(6, 1),
+    );
 
     assert_eq!(list_status(&server, &old_rsa).await, (200, String::new()));
     assert_eq!(list_status(&server, &ec).await, (200, String::new()));
+    assert_eq!(list_status(&server, &ed).await, (200, String::new()));
     assert_eq!(provider.hits("/certs"), 1, "the key set is cached");
     // Not published yet: refused, and asking again at once does not make
     // the service hammer the provider.
@@ -116,6 +124,42 @@ async fn keys_come_from_the_jwks_url_and_follow_a_rotation() {
 }
 
 #[tokio::test]
+async fn known_keys_keep_working_while_the_provider_is_down() {
+    let provider = LocalSite::start();
+    provider.set(
+        "/certs",
+        "application/json",
+        &fixture("jwks-before-rotation.json"),
+    );
+    let server = TestServer::postgres_with(&[
+        ("AUTH_JWKS_URL", &format!("{}/certs", provider.origin())),
+        ("AUTH_JWKS_REFRESH_SECS", "1"),
+    ])
+    .await;
+    let token = sign(
+        Algorithm::RS256,
+        "rs256-private.pem",
+        "rsa-2026-11",
+        &claims(1, 1),
+    );
+    assert_eq!(list_status(&server, &token).await, (200, String::new()));
+
+    provider.remove("/certs");
+    // Past the refresh interval: the service looks again, fails, and keeps
+    // the keys it has.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(list_status(&server, &token).await, (200, String::new()));
+    assert_eq!(provider.hits("/certs"), 2, "the refresh was attempted");
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|line| line.contains("JWKS fetch failed; keeping the known keys")),
+        "a clear log line says the provider is unreachable"
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_provider_is_unavailable_not_unauthenticated() {
     let provider = LocalSite::start();
     // Nothing at /certs: the provider answers 404.
@@ -141,13 +185,14 @@ async fn user_and_org_ids_come_from_configured_claims() {
         ("AUTH_HS256_SECRET", chat_e2e::SECRET),
         ("AUTH_USER_ID_CLAIM", "https://chat.example/user_id"),
         ("AUTH_ORG_ID_CLAIM", "tenant"),
+        ("AUTH_NAME_CLAIM", "given_name"),
     ])
     .await;
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
     let token = chat_e2e::sign_hs256(
         chat_e2e::SECRET,
         &json!({ "sub": "auth0|5f1c2d", "https://chat.example/user_id": "42",
-                 "tenant": 7, "name": "Ada", "exp": exp }),
+                 "tenant": 7, "given_name": "Ada", "name": "Ada L. (admin)", "exp": exp }),
     );
     let created = server
         .post(

@@ -329,3 +329,52 @@ async fn probes_answer_without_auth() {
     assert_eq!(server.get("/healthz").await.body, json!({"status": "ok"}));
     assert_eq!(server.get("/readyz").await.body, json!({"status": "ready"}));
 }
+
+#[tokio::test]
+async fn list_responses_are_compressed_as_the_client_asks() {
+    let server = TestServer::postgres().await;
+    let token = server.token(1, 1);
+    let group = server
+        .post(
+            &token,
+            "/chat/conversations/create",
+            json!({"kind": "group", "name": "zip"}),
+        )
+        .await;
+    let id = group.body["id"].as_str().unwrap().to_owned();
+    for n in 0..30 {
+        let text = format!("message number {n} with the same words as its neighbours");
+        server
+            .post(
+                &token,
+                "/chat/messages/send",
+                json!({"conversationId": id, "content": text}),
+            )
+            .await;
+    }
+    let http = reqwest::Client::new();
+    let list = |encoding: &'static str| {
+        http.post(format!("{}/chat/messages/list", server.base()))
+            .bearer_auth(&token)
+            .header("Accept-Encoding", encoding)
+            .json(&json!({"conversationId": id}))
+            .send()
+    };
+    let plain = list("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    for (asked, answered) in [("br", "br"), ("gzip", "gzip"), ("gzip, br", "br")] {
+        let compressed = list(asked).await.unwrap();
+        assert_eq!(compressed.status(), 200);
+        assert_eq!(
+            compressed.headers()["content-encoding"],
+            answered,
+            "asked {asked}"
+        );
+        let compressed_len = compressed.bytes().await.unwrap().len();
+        assert!(
+            compressed_len * 4 < plain_len,
+            "{answered}: {compressed_len} bytes against {plain_len}"
+        );
+    }
+}

@@ -51,8 +51,9 @@ impl Reply {
     }
 }
 
-/// Builds the server binary once per test process (a no-op when it is fresh).
-fn server_binary() -> PathBuf {
+/// The `chat-server` binary, built once per test process (a no-op when it is
+/// fresh).
+pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {

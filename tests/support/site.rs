@@ -71,6 +71,11 @@ impl LocalSite {
             .insert(path.to_owned(), (content_type.to_owned(), body.to_owned()));
     }
 
+    /// Stops serving `path` (it answers 404, as a provider that is down).
+    pub fn remove(&self, path: &str) {
+        self.state.pages.lock().unwrap().remove(path);
+    }
+
     /// How many times `path` was fetched.
     pub fn hits(&self, path: &str) -> usize {
         self.state

@@ -45,7 +45,7 @@ pub enum TokenKey {
     Rs256Pem(String),
     /// ES256 with an EC P-256 public key in PEM.
     Es256Pem(String),
-    /// RS256 or ES256 keys published at a JWKS URL, refreshed every
+    /// RS256, ES256 or EdDSA keys published at a JWKS URL, refreshed every
     /// `refresh_every` and when a token names an unknown `kid`.
     Jwks {
         url: String,
@@ -68,6 +68,27 @@ pub struct TokenRules {
     /// The org of every user, for single-org deployments whose tokens carry
     /// none; the org claim is then not read.
     pub fixed_org: Option<i64>,
+    /// The claims of the profile: display name (`name`), username
+    /// (`preferred_username`) and avatar URL (`picture`) by default.
+    pub profile_claims: ProfileClaims,
+}
+
+/// Which claims fill the user's directory entry.
+#[derive(Debug, Clone)]
+pub struct ProfileClaims {
+    pub name: String,
+    pub username: String,
+    pub avatar_url: String,
+}
+
+impl Default for ProfileClaims {
+    fn default() -> Self {
+        Self {
+            name: "name".to_owned(),
+            username: "preferred_username".to_owned(),
+            avatar_url: "picture".to_owned(),
+        }
+    }
 }
 
 impl Default for TokenRules {
@@ -78,6 +99,7 @@ impl Default for TokenRules {
             user_id_claim: "sub".to_owned(),
             org_id_claim: "org".to_owned(),
             fixed_org: None,
+            profile_claims: ProfileClaims::default(),
         }
     }
 }
@@ -87,6 +109,7 @@ struct ClaimNames {
     user_id: String,
     org_id: String,
     fixed_org: Option<i64>,
+    profile: ProfileClaims,
 }
 
 impl Authenticator {
@@ -130,6 +153,7 @@ impl Authenticator {
                 user_id: rules.user_id_claim.clone(),
                 org_id: rules.org_id_claim.clone(),
                 fixed_org: rules.fixed_org,
+                profile: rules.profile_claims.clone(),
             },
         })
     }
@@ -180,9 +204,9 @@ impl Authenticator {
         Ok(User {
             id: UserId::new(id),
             org_id: OrgId::new(org),
-            name: text(&mut claims, "name"),
-            username: text(&mut claims, "preferred_username"),
-            avatar_url: text(&mut claims, "picture"),
+            name: text(&mut claims, &self.claims.profile.name),
+            username: text(&mut claims, &self.claims.profile.username),
+            avatar_url: text(&mut claims, &self.claims.profile.avatar_url),
         })
     }
 }

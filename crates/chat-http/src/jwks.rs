@@ -145,9 +145,9 @@ impl JwksKeys {
     }
 }
 
-/// A signing key this service accepts: RS256 (RSA) or ES256 (P-256), as the
-/// contract allows. The algorithm comes from the key, never from the token,
-/// so a token cannot choose how it is checked.
+/// A signing key this service accepts: RS256 (RSA), ES256 (P-256) or EdDSA
+/// (Ed25519). The algorithm comes from the key, never from the token, so a
+/// token cannot choose how it is checked.
 fn usable_key(jwk: &Jwk) -> Option<VerificationKey> {
     let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
         (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
@@ -155,6 +155,11 @@ fn usable_key(jwk: &Jwk) -> Option<VerificationKey> {
             if ec.curve == EllipticCurve::P256 =>
         {
             Algorithm::ES256
+        }
+        (AlgorithmParameters::OctetKeyPair(okp), None | Some(KeyAlgorithm::EdDSA))
+            if okp.curve == EllipticCurve::Ed25519 =>
+        {
+            Algorithm::EdDSA
         }
         _ => return None,
     };

@@ -22,7 +22,7 @@ use actix_web::web;
 use chat_domain::ports::HealthCheck;
 use chat_domain::service::ChatService;
 
-pub use auth::{Authenticator, TokenKey, TokenRules};
+pub use auth::{Authenticator, ProfileClaims, TokenKey, TokenRules};
 pub use body::BodyLimit;
 pub use cors::{CorsOrigins, cors};
 pub use error::ApiError;

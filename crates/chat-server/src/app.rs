@@ -147,6 +147,9 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
         let metrics = metrics.clone();
         let cors = chat_http::cors(&cors_origins);
         App::new()
+            // gzip or brotli, as the client's Accept-Encoding asks: a page of
+            // 50 messages is mostly repeated keys and shrinks ~10x.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(actix_web::middleware::from_fn(chat_http::observe))
             // Outermost: preflights are answered before anything else runs.
             .wrap(actix_web::middleware::Condition::new(

@@ -213,6 +213,19 @@ pub(crate) struct AuthArgs {
     /// no org id (the org claim is then not read).
     #[arg(long, env = "AUTH_FIXED_ORG_ID")]
     pub(crate) auth_fixed_org_id: Option<i64>,
+    /// The claim holding the user's display name.
+    #[arg(long, env = "AUTH_NAME_CLAIM", default_value = "name")]
+    pub(crate) auth_name_claim: String,
+    /// The claim holding the user's username.
+    #[arg(
+        long,
+        env = "AUTH_USERNAME_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub(crate) auth_username_claim: String,
+    /// The claim holding the user's avatar URL.
+    #[arg(long, env = "AUTH_AVATAR_CLAIM", default_value = "picture")]
+    pub(crate) auth_avatar_claim: String,
     /// Required `iss` claim.
     #[arg(long, env = "AUTH_ISSUER")]
     pub(crate) auth_issuer: Option<String>,
@@ -314,6 +327,11 @@ impl AuthArgs {
             user_id_claim: self.auth_user_id_claim.clone(),
             org_id_claim: self.auth_org_id_claim.clone(),
             fixed_org: self.auth_fixed_org_id,
+            profile_claims: chat_http::ProfileClaims {
+                name: self.auth_name_claim.clone(),
+                username: self.auth_username_claim.clone(),
+                avatar_url: self.auth_avatar_claim.clone(),
+            },
         }
     }
 }
