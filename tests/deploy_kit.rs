@@ -61,7 +61,11 @@ fn every_variable_of_the_kit_is_a_setting_of_the_service() {
     let compose = compose_environment(&kit("compose.yaml"), "chat");
     assert!(!env.is_empty() && !compose.is_empty());
     // RUST_LOG is read by the log filter, not by the settings parser.
-    for key in env.keys().chain(compose.keys()).filter(|k| *k != "RUST_LOG") {
+    for key in env
+        .keys()
+        .chain(compose.keys())
+        .filter(|k| *k != "RUST_LOG")
+    {
         assert!(
             help.contains(&format!("[env: {key}")),
             "{key} is not a chat-server setting"

@@ -53,6 +53,7 @@ fn ci() -> anyhow::Result<()> {
         ],
     )?;
     dependency_rule()?;
+    cargo_deny()?;
     run_with_env(
         "cargo",
         &["doc", "--workspace", "--no-deps", "--locked"],
@@ -126,6 +127,59 @@ fn ensure_test_tools() -> anyhow::Result<()> {
         .context("installing chromium (needs root and Debian's apt; or set CHROMIUM)")?;
     }
     Ok(())
+}
+
+/// `cargo deny check`: licenses, bans and sources always; advisories against
+/// the RustSec database, which lives on GitHub. Where GitHub cannot be
+/// reached (this project's CI machines) the check uses a copy already on the
+/// machine, and without one it says so loudly instead of failing the run for
+/// a network it cannot have. The accepted advisories and why: `deny.toml`.
+fn cargo_deny() -> anyhow::Result<()> {
+    let installed = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("== installing cargo-deny");
+        run(
+            "cargo",
+            &["install", "cargo-deny", "--version", "0.20.2", "--locked"],
+        )?;
+    }
+    run(
+        "cargo",
+        &["deny", "--locked", "check", "bans", "licenses", "sources"],
+    )?;
+    let output = Command::new("cargo")
+        .args(["deny", "--locked", "check", "advisories"])
+        .output()
+        .context("running cargo deny")?;
+    let report = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        return Ok(());
+    }
+    let unreachable = [
+        "Could not resolve host",
+        "unable to access",
+        "failed to fetch advisory",
+    ]
+    .iter()
+    .any(|sign| report.contains(sign));
+    let local_copy = std::env::var_os("HOME")
+        .map(|home| std::path::PathBuf::from(home).join(".cargo/advisory-dbs"))
+        .is_some_and(|dir| dir.read_dir().is_ok_and(|mut d| d.next().is_some()));
+    if unreachable && local_copy {
+        // Checked against the copy on this machine, as old as that copy.
+        return run("cargo", &["deny", "--offline", "check", "advisories"]);
+    }
+    if unreachable {
+        eprintln!(
+            "== WARNING: advisories NOT checked: the RustSec database (github.com) cannot be reached from here"
+        );
+        return Ok(());
+    }
+    eprintln!("{report}");
+    bail!("cargo deny check advisories failed")
 }
 
 /// `chat-domain` does no IO and knows no framework: none of these may be in

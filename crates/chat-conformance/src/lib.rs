@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             concurrent_retries_of_one_send_make_one_message,
             unread_counts_follow_the_contract,
             mark_read_is_forward_only_and_mark_unread_steps_back,
+            unread_counts_stay_exact_through_deletes_and_edits,
             message_pages_move_in_both_directions,
             around_and_first_unread_contain_their_message,
             threads_are_one_level_and_counted_on_the_parent,

@@ -33,24 +33,21 @@ const OTHER_MEMBERS_SHOWN: i64 = 5;
 /// top-level, not deleted, not the member's own, past the cursor (which never
 /// sits below the history floor).
 ///
-/// Cheap for any history length: top-level messages after the cursor are a
-/// subtraction of ordinals; from that we take away the deleted and the own
-/// ones, and count mentions, each a range probe on a small partial index
-/// (usually finding nothing).
+/// O(1) for any history (docs/unread-counts.md): top-level messages after
+/// the cursor are a subtraction of ordinals, less the deleted and the own
+/// ones past the cursor, which the member's row keeps as counters. Mentions
+/// are counted only when a mention was sent after the cursor
+/// (`last_mention_seq`), and then cost the mentions found.
 pub(crate) const UNREAD_LATERAL: &str = "CROSS JOIN LATERAL ( \
-    SELECT (c.top_count - m.read_top_ordinal) \
-      - (SELECT count(*) FROM messages d WHERE d.conversation_id = m.conversation_id \
-           AND d.parent_id IS NULL AND d.deleted_at IS NOT NULL AND d.seq > m.last_read_seq) \
-      - (SELECT count(*) FROM messages o WHERE o.conversation_id = m.conversation_id \
-           AND o.parent_id IS NULL AND o.sender_id = m.user_id AND o.deleted_at IS NULL \
-           AND o.seq > m.last_read_seq) AS unread_count, \
-    (SELECT count(*) FROM ( \
+    SELECT c.top_count - m.read_top_ordinal - m.deleted_top_after_read - m.own_top_after_read \
+      AS unread_count, \
+    CASE WHEN c.last_mention_seq <= m.last_read_seq THEN 0 ELSE (SELECT count(*) FROM ( \
         SELECT mm.seq FROM message_mentions mm WHERE mm.conversation_id = m.conversation_id \
           AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq \
         UNION \
         SELECT e.seq FROM messages e WHERE e.conversation_id = m.conversation_id \
           AND e.parent_id IS NULL AND e.mention_everyone AND e.deleted_at IS NULL \
-          AND e.sender_id <> m.user_id AND e.seq > m.last_read_seq) mentioned) AS mention_count \
+          AND e.sender_id <> m.user_id AND e.seq > m.last_read_seq) mentioned) END AS mention_count \
   ) unread";
 
 /// Conversation, membership and unread figures of a member `m`.

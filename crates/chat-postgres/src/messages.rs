@@ -70,12 +70,14 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
         "UPDATE conversations SET last_seq = last_seq + 1, \
            top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
            last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
-           activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END \
+           activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END, \
+           last_mention_seq = CASE WHEN $2 AND $4 THEN last_seq + 1 ELSE last_mention_seq END \
          WHERE id = $1 RETURNING member_count",
     )
     .bind::<BigInt, _>(conversation)
     .bind::<Bool, _>(top_level)
     .bind::<Timestamptz, _>(new.created_at.datetime())
+    .bind::<Bool, _>(!mentions.is_empty() || new.mention_everyone)
     .prepared()
     .load::<CountersRow>(&mut conn)
     .map_err(StoreError::from);
@@ -123,11 +125,13 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
         ));
     }
     if top_level {
-        // Posting in a conversation means having read it.
+        // Posting in a conversation means having read it: the cursor is at
+        // the newest message, so nothing own or deleted lies past it.
         writes.push(execute(
             diesel::sql_query(format!(
                 "UPDATE conversation_members m SET last_read_seq = x.seq, \
-                   read_top_ordinal = x.top_ordinal, last_read_message_id = x.id \
+                   read_top_ordinal = x.top_ordinal, last_read_message_id = x.id, \
+                   own_top_after_read = 0, deleted_top_after_read = 0 \
                  FROM {NEW_MESSAGE} \
                  WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.last_read_seq < x.seq"
             ))
@@ -513,6 +517,20 @@ impl MessageRepository for PgStore {
             .prepared()
             .execute(&mut *conn)
             .await?;
+            let mentions_now = mentions.as_ref().is_some_and(|m| !m.is_empty())
+                || patch.mention_everyone == Some(true);
+            if mentions_now && current.is_top_level() {
+                // Mention probes run for cursors before this message again.
+                diesel::sql_query(
+                    "UPDATE conversations SET last_mention_seq = greatest(last_mention_seq, $2) \
+                     WHERE id = $1",
+                )
+                .bind::<BigInt, _>(current.conversation_id.get())
+                .bind::<BigInt, _>(current.seq)
+                .prepared()
+                .execute(&mut *conn)
+                .await?;
+            }
             if let (Some(mentions), true) = (mentions, current.is_top_level()) {
                 let mut c: &AsyncPgConnection = conn;
                 let clear = diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
@@ -567,6 +585,9 @@ impl MessageRepository for PgStore {
             .prepared()
             .execute(&mut *conn)
             .await?;
+            if current.is_top_level() {
+                count_deleted_past_cursors(conn, &current).await?;
+            }
             let mut c: &AsyncPgConnection = conn;
             let mentions = diesel::sql_query("DELETE FROM message_mentions WHERE message_id = $1")
                 .bind::<BigInt, _>(id.get())
@@ -586,6 +607,36 @@ impl MessageRepository for PgStore {
         .await
         .map_err(StoreError::into_chat)
     }
+}
+
+/// A top-level message just deleted leaves the unread count of every member
+/// whose cursor is before it: their `deleted_top_after_read` grows by one
+/// (and the sender's `own_top_after_read` shrinks, the message being no
+/// longer live). The conversation's row lock comes first, as in every cursor
+/// move, so a concurrent mark-read either sees the tombstone or is seen by
+/// this update.
+async fn count_deleted_past_cursors(
+    mut conn: &AsyncPgConnection,
+    message: &Message,
+) -> StoreResult<()> {
+    let lock = diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(message.conversation_id.get())
+        .prepared()
+        .execute(&mut conn)
+        .map_err(StoreError::from);
+    let counters = diesel::sql_query(
+        "UPDATE conversation_members SET deleted_top_after_read = deleted_top_after_read + 1, \
+           own_top_after_read = own_top_after_read - CASE WHEN user_id = $3 THEN 1 ELSE 0 END \
+         WHERE conversation_id = $1 AND last_read_seq < $2",
+    )
+    .bind::<BigInt, _>(message.conversation_id.get())
+    .bind::<BigInt, _>(message.seq)
+    .bind::<BigInt, _>(message.sender_id.get())
+    .prepared()
+    .execute(&mut conn)
+    .map_err(StoreError::from);
+    try_join(lock, counters).await?;
+    Ok(())
 }
 
 /// The message, locked for the rest of the transaction.

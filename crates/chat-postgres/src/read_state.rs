@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
 use futures_util::TryFutureExt;
-use futures_util::future::try_join;
+use futures_util::future::try_join3;
 
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, view_select};
@@ -37,15 +37,32 @@ impl ReadStateRepository for PgStore {
     ) -> Result<MembershipView, ChatError> {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
-        // Two round trips: BEGIN, the move and the read of the new figures
-        // together; then the events with COMMIT.
+        // Two round trips: BEGIN, the lock, the move and the read of the new
+        // figures together; then the events with COMMIT.
         pipelined(&mut conn, async |tx| -> StoreResult<MembershipView> {
             let mut c = tx.conn();
+            // The conversation's lock first (as a send or a delete takes it):
+            // the move then sees every delete committed before it, and a
+            // delete after it sees the new cursor.
+            let lock = diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+                .bind::<BigInt, _>(update.conversation_id.get())
+                .prepared()
+                .execute(&mut c)
+                .map_err(StoreError::from);
+            // The own and deleted top-level messages past the new cursor are
+            // counted here, once per move (none when it moves to the newest
+            // message), so reading the figures never counts them.
             let moved = diesel::sql_query(
                 "UPDATE conversation_members SET last_read_seq = $3, last_read_message_id = $4, \
                    read_top_ordinal = COALESCE((SELECT x.top_ordinal FROM messages x \
                      WHERE x.conversation_id = $1 AND x.parent_id IS NULL AND x.seq <= $3 \
-                     ORDER BY x.seq DESC LIMIT 1), 0) \
+                     ORDER BY x.seq DESC LIMIT 1), 0), \
+                   own_top_after_read = (SELECT count(*) FROM messages o \
+                     WHERE o.conversation_id = $1 AND o.parent_id IS NULL AND o.sender_id = $2 \
+                       AND o.deleted_at IS NULL AND o.seq > $3), \
+                   deleted_top_after_read = (SELECT count(*) FROM messages d \
+                     WHERE d.conversation_id = $1 AND d.parent_id IS NULL \
+                       AND d.deleted_at IS NOT NULL AND d.seq > $3) \
                  WHERE conversation_id = $1 AND user_id = $2 AND (NOT $5 OR last_read_seq < $3)",
             )
             .bind::<BigInt, _>(update.conversation_id.get())
@@ -65,7 +82,7 @@ impl ReadStateRepository for PgStore {
             .prepared()
             .load::<ConversationViewRow>(&mut c)
             .map_err(StoreError::from);
-            let (_, rows) = tx.begin_with(try_join(moved, view)).await?;
+            let (_, _, rows) = tx.begin_with(try_join3(lock, moved, view)).await?;
             let row = rows
                 .into_iter()
                 .next()

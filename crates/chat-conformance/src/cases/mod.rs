@@ -4,7 +4,7 @@
 use chat_domain::conversation::{ConversationKind, ConversationListQuery, HistoryMode, Visibility};
 use chat_domain::message::MessageView;
 use chat_domain::service::{
-    Anchor, CreateConversation, ListMessages, MarkRead, MessagePage, SendMessage,
+    Anchor, CreateConversation, EditMessage, ListMessages, MarkRead, MessagePage, SendMessage,
 };
 use chat_domain::user::Caller;
 use chat_domain::{ChatError, ConversationId, MessageId, OrgId, UserId};
@@ -836,3 +836,83 @@ mod previews;
 pub use previews::*;
 mod attachments;
 pub use attachments::*;
+
+/// The corrections of an unread count (own and deleted messages past the
+/// cursor, mentions added by an edit) stay exact as messages change after a
+/// member stepped back.
+pub async fn unread_counts_stay_exact_through_deletes_and_edits(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let group = start(&h, ann, group_of(&[bob])).await;
+    let m1 = send(&h, ann, group, "one").await.message.id;
+    let own = send(&h, bob, group, "bob's own").await.message.id;
+    let m2 = send(&h, ann, group, "two").await.message.id;
+    let m3 = send(&h, ann, group, "three").await.message.id;
+    let figures = |h: &Harness| {
+        let service = h.service.clone();
+        async move {
+            let view = service
+                .get_conversation(bob, group)
+                .await
+                .unwrap()
+                .membership
+                .unwrap();
+            let totals = service.unread_totals(bob).await.unwrap();
+            assert_eq!(
+                (totals.total_unread, totals.mention_count),
+                (view.unread_count, view.mention_count),
+                "get-unread-counts agrees with the conversation"
+            );
+            (view.unread_count, view.mention_count)
+        }
+    };
+    let back = MarkRead {
+        conversation_id: group,
+        message_id: m1,
+        mark_unread: true,
+    };
+    h.service.mark_read(bob, back).await.unwrap();
+    assert_eq!(figures(&h).await, (3, 0), "one, two, three; not his own");
+
+    h.service.delete_message(ann, m2).await.unwrap();
+    assert_eq!(figures(&h).await, (2, 0), "a deleted message is not unread");
+    h.service.delete_message(bob, own).await.unwrap();
+    assert_eq!(
+        figures(&h).await,
+        (2, 0),
+        "his own, deleted, changes nothing"
+    );
+
+    let mention_bob = EditMessage {
+        content: Some("three, @bob".to_owned()),
+        gif: None,
+        mentions: Some(vec![bob.user_id]),
+        mention_everyone: None,
+        metadata: None,
+    };
+    h.service.edit_message(ann, m3, mention_bob).await.unwrap();
+    assert_eq!(
+        figures(&h).await,
+        (2, 1),
+        "a mention added by an edit counts"
+    );
+
+    let read = MarkRead {
+        conversation_id: group,
+        message_id: m3,
+        mark_unread: false,
+    };
+    h.service.mark_read(bob, read).await.unwrap();
+    assert_eq!(figures(&h).await, (0, 0));
+    h.service.delete_message(ann, m1).await.unwrap();
+    assert_eq!(
+        figures(&h).await,
+        (0, 0),
+        "deleting what he read changes nothing"
+    );
+    let m4 = send(&h, ann, group, "four").await.message.id;
+    h.service.delete_message(ann, m4).await.unwrap();
+    assert_eq!(figures(&h).await, (0, 0));
+    send(&h, ann, group, "five").await;
+    assert_eq!(figures(&h).await, (1, 0));
+}
