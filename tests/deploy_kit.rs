@@ -41,10 +41,12 @@ fn compose_environment(text: &str, service: &str) -> BTreeMap<String, String> {
             in_environment = false;
         } else if in_service && indent == 4 {
             in_environment = trimmed == "environment:";
-        } else if in_service && in_environment && indent == 6 {
-            if let Some((key, value)) = trimmed.split_once(": ") {
-                found.insert(key.to_owned(), value.trim_matches('"').to_owned());
-            }
+        } else if in_service
+            && in_environment
+            && indent == 6
+            && let Some((key, value)) = trimmed.split_once(": ")
+        {
+            found.insert(key.to_owned(), value.trim_matches('"').to_owned());
         }
     }
     found

@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             search_sees_only_what_the_caller_may_read,
             search_filters_by_sender_and_time,
             search_pages_newest_first_without_duplicates,
+            search_works_beyond_english,
             links_are_unfurled_onto_their_message,
             the_same_link_is_fetched_once,
             edits_replace_previews_and_deletes_drop_them,

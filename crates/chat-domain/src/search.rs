@@ -30,33 +30,116 @@ pub struct SearchQuery {
     terms: Vec<Term>,
 }
 
-/// Splits text into lowercase words: runs of letters and digits. Both stores
-/// and the query parser use it, so a query word matches the words it names.
-pub fn words(text: &str) -> Vec<String> {
-    word_spans(text)
-        .into_iter()
-        .map(|(start, end)| text[start..end].to_lowercase())
+/// One word of a text as search sees it: where it is in the text, and its
+/// normalized form (what is indexed and compared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// The run of CJK characters this bigram comes from, if it is one:
+    /// consecutive bigrams of one run are adjacent in the text.
+    pub cjk_run: Option<usize>,
+}
+
+/// Chinese, Japanese and Korean text has no spaces between words: it is
+/// indexed as overlapping pairs of characters (bigrams), the usual answer
+/// without a dictionary. `我喜欢编程` is 我喜 喜欢 欢编 编程, so a query for
+/// 编程 finds it, and a query for 喜欢编程 matches the three bigrams in a row.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x31F0..=0x31FF    // Katakana phonetic extensions
+        | 0x3400..=0x4DBF    // CJK unified ideographs, extension A
+        | 0x4E00..=0x9FFF    // CJK unified ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF    // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F    // halfwidth Katakana
+        | 0x20000..=0x3134F) // CJK extensions B to G
+}
+
+/// `don't` and `don’t` are one word, indexed as `dont`.
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '\u{2019}'
+}
+
+/// Lowercase, without apostrophes, accents folded: `Café` → `cafe`,
+/// `Ænima` → `ænima`, `İstanbul` → `istanbul`. Only the combining
+/// diacritical marks (U+0300–U+036F) go, the accents of Latin, Greek and
+/// Cyrillic; other scripts' marks are part of their letters.
+fn normalize(word: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lowered: String = word
+        .chars()
+        .filter(|c| !is_apostrophe(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    lowered
+        .nfd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .nfc()
         .collect()
 }
 
-/// Byte ranges of the words of `text`.
-pub fn word_spans(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                spans.push((s, i));
-                start = None;
-            }
-            _ => {}
+/// The words of `text`: runs of letters and digits (apostrophes inside a
+/// word included), normalized; CJK runs as bigrams. Stores index exactly
+/// these and the query parser makes its terms from them, so a query word
+/// matches the words it names in every store.
+pub fn tokens(text: &str) -> Vec<Token> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_at = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
+    let mut found = Vec::new();
+    let mut runs = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].1;
+        if !c.is_alphanumeric() {
+            i += 1;
+            continue;
         }
+        let cjk = is_cjk(c);
+        let mut j = i + 1;
+        while j < chars.len() {
+            let d = chars[j].1;
+            let next_is_letter = chars
+                .get(j + 1)
+                .is_some_and(|(_, n)| n.is_alphanumeric() && !is_cjk(*n));
+            if d.is_alphanumeric() && is_cjk(d) == cjk {
+                j += 1;
+            } else if !cjk && is_apostrophe(d) && next_is_letter {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        if cjk && j - i > 1 {
+            for k in i..j - 1 {
+                let (start, end) = (byte_at(k), byte_at(k + 2));
+                found.push(Token {
+                    start,
+                    end,
+                    text: text[start..end].to_owned(),
+                    cjk_run: Some(runs),
+                });
+            }
+            runs += 1;
+        } else {
+            let (start, end) = (byte_at(i), byte_at(j));
+            found.push(Token {
+                start,
+                end,
+                text: normalize(&text[start..end]),
+                cjk_run: None,
+            });
+        }
+        i = j;
     }
-    if let Some(s) = start {
-        spans.push((s, text.len()));
-    }
-    spans
+    found
+}
+
+/// The normalized words of `text`, in order ([`tokens`] without places).
+pub fn words(text: &str) -> Vec<String> {
+    tokens(text).into_iter().map(|t| t.text).collect()
 }
 
 impl SearchQuery {
@@ -76,8 +159,8 @@ impl SearchQuery {
         let mut last_bare: Option<usize> = None;
         for (i, part) in text.split('"').enumerate() {
             let quoted = i % 2 == 1;
-            let found = words(part);
             if quoted {
+                let found = words(part);
                 match found.len() {
                     0 => {}
                     1 => terms.extend(found.into_iter().map(|word| Term::Word {
@@ -88,12 +171,28 @@ impl SearchQuery {
                 }
                 last_bare = None;
             } else {
-                for word in found {
-                    terms.push(Term::Word {
-                        word,
-                        prefix: false,
-                    });
-                    last_bare = Some(terms.len() - 1);
+                // A bare CJK run is one word to its writer: its bigrams must
+                // be adjacent, as a phrase.
+                let found = tokens(part);
+                let mut at = 0;
+                while at < found.len() {
+                    let run = found[at].cjk_run;
+                    let mut end = at + 1;
+                    while run.is_some() && end < found.len() && found[end].cjk_run == run {
+                        end += 1;
+                    }
+                    if end - at > 1 {
+                        let bigrams = found[at..end].iter().map(|t| t.text.clone()).collect();
+                        terms.push(Term::Phrase(bigrams));
+                        last_bare = None;
+                    } else {
+                        terms.push(Term::Word {
+                            word: found[at].text.clone(),
+                            prefix: false,
+                        });
+                        last_bare = Some(terms.len() - 1);
+                    }
+                    at = end;
                 }
             }
         }
@@ -141,17 +240,14 @@ impl SearchQuery {
     /// `text` with every word that matches a term wrapped in
     /// [`MATCH_START`] / [`MATCH_END`].
     pub fn mark(&self, text: &str) -> String {
-        let spans = word_spans(text);
-        let lowered: Vec<String> = spans
-            .iter()
-            .map(|(s, e)| text[*s..*e].to_lowercase())
-            .collect();
-        let mut marked = vec![false; spans.len()];
+        let found = tokens(text);
+        let lowered: Vec<&str> = found.iter().map(|t| t.text.as_str()).collect();
+        let mut marked = vec![false; found.len()];
         for term in &self.terms {
             match term {
                 Term::Word { word, prefix } => {
                     for (i, w) in lowered.iter().enumerate() {
-                        if w == word || (*prefix && w.starts_with(word.as_str())) {
+                        if *w == word || (*prefix && w.starts_with(word.as_str())) {
                             marked[i] = true;
                         }
                     }
@@ -167,16 +263,26 @@ impl SearchQuery {
                 }
             }
         }
+        // Marked words as byte ranges; overlapping ones (CJK bigrams)
+        // become one mark.
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for (token, hit) in found.iter().zip(marked) {
+            if !hit {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some(last) if token.start < last.1 => last.1 = last.1.max(token.end),
+                _ => ranges.push((token.start, token.end)),
+            }
+        }
         let mut out = String::with_capacity(text.len() + 8);
         let mut at = 0;
-        for ((start, end), hit) in spans.iter().zip(marked) {
-            if hit {
-                out.push_str(&text[at..*start]);
-                out.push(MATCH_START);
-                out.push_str(&text[*start..*end]);
-                out.push(MATCH_END);
-                at = *end;
-            }
+        for (start, end) in ranges {
+            out.push_str(&text[at..start]);
+            out.push(MATCH_START);
+            out.push_str(&text[start..end]);
+            out.push(MATCH_END);
+            at = end;
         }
         out.push_str(&text[at..]);
         out
@@ -214,10 +320,19 @@ impl SearchQuery {
     }
 }
 
-/// The normalized words of `text` joined by spaces: what stores index, so
-/// that their matching is exactly [`SearchQuery::matches`].
-pub fn index_text(text: &str) -> String {
-    words(text).join(" ")
+/// The longest word an index keeps, in bytes (PostgreSQL's limit for one
+/// lexeme). A longer run of letters (a pasted hash, a base64 blob) is not
+/// searchable, in every store alike.
+pub const MAX_INDEXED_WORD_BYTES: usize = 2046;
+
+/// The words stores index for `text`, in order: [`words`] without those
+/// over [`MAX_INDEXED_WORD_BYTES`]. Matching ([`SearchQuery::matches`]) over
+/// this list is the contract both stores implement.
+pub fn index_words(text: &str) -> Vec<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| w.len() <= MAX_INDEXED_WORD_BYTES)
+        .collect()
 }
 
 /// What to search, for whom, and which page.
@@ -302,5 +417,51 @@ mod tests {
             marked,
             "\u{2}Release\u{3} \u{2}notes\u{3}, \u{2}deployed\u{3}."
         );
+    }
+
+    #[test]
+    fn accents_fold_and_apostrophes_join() {
+        assert_eq!(
+            words("Café CAFÉ naïve Ångström"),
+            ["cafe", "cafe", "naive", "angstrom"]
+        );
+        assert_eq!(
+            words("don't DON’T rock'n'roll 'quoted'"),
+            ["dont", "dont", "rocknroll", "quoted"]
+        );
+        assert_eq!(words("İstanbul straße"), ["istanbul", "straße"]);
+        let query = SearchQuery::parse("cafe").unwrap_or_else(|_| unreachable!());
+        assert!(query.matches(&words("un café, s'il vous plaît")));
+        let query = SearchQuery::parse("café").unwrap_or_else(|_| unreachable!());
+        assert!(query.matches(&words("the cafe")));
+        assert_eq!(query.mark("Le Café!"), "Le \u{2}Café\u{3}!");
+    }
+
+    #[test]
+    fn cjk_text_is_found_by_its_words() {
+        assert_eq!(
+            words("我喜欢编程语言"),
+            ["我喜", "喜欢", "欢编", "编程", "程语", "语言"]
+        );
+        assert_eq!(words("Rust语言 好"), ["rust", "语言", "好"]);
+        assert_eq!(
+            parse("编程语言"),
+            vec![Term::Phrase(vec![
+                "编程".into(),
+                "程语".into(),
+                "语言".into()
+            ])]
+        );
+        let query = SearchQuery::parse("编程").unwrap_or_else(|_| unreachable!());
+        assert!(query.matches(&words("我喜欢编程语言")));
+        let query = SearchQuery::parse("编程语言").unwrap_or_else(|_| unreachable!());
+        assert!(query.matches(&words("我喜欢编程语言")));
+        assert!(
+            !query.matches(&words("编程和语言")),
+            "the bigrams must be adjacent"
+        );
+        assert_eq!(query.mark("我喜欢编程语言。"), "我喜欢\u{2}编程语言\u{3}。");
+        let japanese = SearchQuery::parse("東京").unwrap_or_else(|_| unreachable!());
+        assert!(japanese.matches(&words("明日東京へ行きます")));
     }
 }

@@ -50,6 +50,30 @@ pub(crate) const UNREAD_LATERAL: &str = "CROSS JOIN LATERAL ( \
           AND e.sender_id <> m.user_id AND e.seq > m.last_read_seq) mentioned) END AS mention_count \
   ) unread";
 
+/// get-conversation: conversation `$1` as member `$2` sees it.
+pub(crate) fn get_sql() -> String {
+    format!(
+        "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
+        view_select()
+    )
+}
+
+/// list-conversations: the page of member `$1`'s conversations, newest
+/// activity first (kinds `$2`, starred `$3`, archived `$4`, hidden too `$5`,
+/// after `($6, $7)`, limit `$8`).
+pub(crate) fn list_sql() -> String {
+    format!(
+        "{} WHERE m.user_id = $1 \
+           AND (cardinality($2::text[]) = 0 OR c.kind = ANY($2)) \
+           AND ($3::boolean IS NULL OR m.starred = $3) \
+           AND (c.archived_at IS NOT NULL) = $4 \
+           AND ($5 OR NOT m.hidden) \
+           AND ($6::timestamptz IS NULL OR (c.activity_at, c.id) < ($6, $7)) \
+         ORDER BY c.activity_at DESC, c.id DESC LIMIT $8",
+        view_select()
+    )
+}
+
 /// Conversation, membership and unread figures of a member `m`.
 pub(crate) fn view_select() -> String {
     format!(
@@ -297,16 +321,13 @@ impl ConversationRepository for PgStore {
         viewer: UserId,
     ) -> Result<Option<ConversationView>, ChatError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
-            "{} WHERE m.conversation_id = $1 AND m.user_id = $2",
-            view_select()
-        ))
-        .bind::<BigInt, _>(id.get())
-        .bind::<BigInt, _>(viewer.get())
-        .prepared()
-        .load(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        let rows: Vec<ConversationViewRow> = diesel::sql_query(get_sql())
+            .bind::<BigInt, _>(id.get())
+            .bind::<BigInt, _>(viewer.get())
+            .prepared()
+            .load(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
         let views = Self::decorate(&conn, viewer, rows)
             .await
             .map_err(StoreError::into_chat)?;
@@ -337,28 +358,19 @@ impl ConversationRepository for PgStore {
         let mut conn = self.conn().await?;
         let kinds: Vec<&str> = query.kinds.iter().map(|k| k.as_str()).collect();
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let rows: Vec<ConversationViewRow> = diesel::sql_query(format!(
-            "{} WHERE m.user_id = $1 \
-               AND (cardinality($2::text[]) = 0 OR c.kind = ANY($2)) \
-               AND ($3::boolean IS NULL OR m.starred = $3) \
-               AND (c.archived_at IS NOT NULL) = $4 \
-               AND ($5 OR NOT m.hidden) \
-               AND ($6::timestamptz IS NULL OR (c.activity_at, c.id) < ($6, $7)) \
-             ORDER BY c.activity_at DESC, c.id DESC LIMIT $8",
-            view_select()
-        ))
-        .bind::<BigInt, _>(query.viewer.get())
-        .bind::<Array<Text>, _>(kinds)
-        .bind::<Nullable<Bool>, _>(query.starred)
-        .bind::<Bool, _>(query.archived)
-        .bind::<Bool, _>(query.include_hidden)
-        .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.activity_at.datetime()))
-        .bind::<BigInt, _>(query.after.map_or(0, |a| a.id.get()))
-        .bind::<BigInt, _>(limit)
-        .prepared()
-        .load(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        let rows: Vec<ConversationViewRow> = diesel::sql_query(list_sql())
+            .bind::<BigInt, _>(query.viewer.get())
+            .bind::<Array<Text>, _>(kinds)
+            .bind::<Nullable<Bool>, _>(query.starred)
+            .bind::<Bool, _>(query.archived)
+            .bind::<Bool, _>(query.include_hidden)
+            .bind::<Nullable<Timestamptz>, _>(query.after.map(|a| a.activity_at.datetime()))
+            .bind::<BigInt, _>(query.after.map_or(0, |a| a.id.get()))
+            .bind::<BigInt, _>(limit)
+            .prepared()
+            .load(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
         Self::decorate(&conn, query.viewer, rows)
             .await
             .map_err(StoreError::into_chat)

@@ -21,6 +21,7 @@ mod read_state;
 mod relay;
 mod rows;
 mod search;
+pub use search::Plan as SearchPlan;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -99,6 +100,8 @@ fn connection_manager(config: &PgConfig) -> AsyncDieselConnectionManager<AsyncPg
 pub struct PgStore {
     pools: Arc<ThreadPools>,
     outbox: OutboxWriter,
+    /// How common search words are, for choosing a search plan.
+    word_statistics: Arc<search::WordStatisticsCache>,
 }
 
 impl PgStore {
@@ -109,6 +112,7 @@ impl PgStore {
     /// None today; kept for configurations that can be refused.
     pub fn connect(config: &PgConfig, encoder: Arc<dyn EventEncoder>) -> anyhow::Result<Self> {
         Ok(Self {
+            word_statistics: Arc::default(),
             pools: Arc::new(ThreadPools::new(config.clone())),
             outbox: OutboxWriter {
                 encoder,
@@ -121,6 +125,15 @@ impl PgStore {
     /// maximum: for the pool gauges.
     pub fn pool_status(&self) -> (usize, usize, usize) {
         self.pools.status()
+    }
+
+    /// The same store, searching always with `plan`: tests run the search
+    /// cases through each plan, which real data chooses by word frequency.
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn with_search_plan(mut self, plan: search::Plan) -> Self {
+        self.word_statistics = Arc::new(search::WordStatisticsCache::always(plan));
+        self
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, ChatError> {

@@ -5,7 +5,6 @@ use chat_domain::events::EventsFor;
 use chat_domain::message::{Message, MessagePatch, MessageRange, MessageView, NewMessage};
 use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
 use chat_domain::rules;
-use chat_domain::search::index_text;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
@@ -20,6 +19,7 @@ use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::previews::queue_links;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+use crate::search::search_vector;
 use crate::views::{Decorations, MessageIds, decorate, load_message};
 
 #[derive(QueryableByName)]
@@ -91,7 +91,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
                mention_everyone, parent_id, quoted_message_id, metadata, client_msg_id, created_at, \
                search_vector) \
              SELECT c.id, c.last_seq, CASE WHEN $2 THEN c.top_count END, $3, $4, $5, $6, $7, $8, $9, \
-               $10::jsonb, $11, $12, to_tsvector('simple', $13) \
+               $10::jsonb, $11, $12, $13::tsvector \
              FROM conversations c WHERE c.id = $1",
         )
         .bind::<BigInt, _>(conversation)
@@ -106,7 +106,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
         .bind::<Nullable<Text>, _>(new.metadata.clone())
         .bind::<Nullable<Text>, _>(new.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
         .bind::<Timestamptz, _>(new.created_at.datetime())
-        .bind::<Text, _>(index_text(new.content.as_str()))
+        .bind::<Text, _>(search_vector(new.content.as_str()))
         .prepared()
         .execute(&mut conn),
     ));
@@ -300,6 +300,24 @@ struct PageQuery {
     binds: [i64; 6],
     thread: bool,
     newest_first: bool,
+}
+
+/// The newest top-level page of 50 before `before_seq`, as list-messages
+/// asks for it: the statement and its bind (for `testing::explain`).
+#[cfg(feature = "testing")]
+pub(crate) fn page_sql(conversation: i64, before_seq: i64) -> (String, Vec<i64>) {
+    let page = PageQuery {
+        binds: [conversation, i64::MIN, before_seq, -1, 51, 0],
+        thread: false,
+        newest_first: true,
+    };
+    (
+        format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {}",
+            page.filter()
+        ),
+        page.binds.to_vec(),
+    )
 }
 
 impl PageQuery {
@@ -501,7 +519,7 @@ impl MessageRepository for PgStore {
                    mention_everyone = COALESCE($6, mention_everyone), \
                    metadata = CASE WHEN $7 THEN $8::jsonb ELSE metadata END, \
                    edited_at = $9, \
-                   search_vector = CASE WHEN $2 IS NULL THEN search_vector ELSE to_tsvector('simple', $10) END \
+                   search_vector = CASE WHEN $2 IS NULL THEN search_vector ELSE $10::tsvector END \
                  WHERE id = $1",
             )
             .bind::<BigInt, _>(id.get())
@@ -513,7 +531,13 @@ impl MessageRepository for PgStore {
             .bind::<Bool, _>(patch.metadata.is_some())
             .bind::<Nullable<Text>, _>(patch.metadata.clone().flatten())
             .bind::<Timestamptz, _>(patch.edited_at.datetime())
-            .bind::<Text, _>(patch.content.as_ref().map(|c| index_text(c.as_str())).unwrap_or_default())
+            .bind::<Text, _>(
+                patch
+                    .content
+                    .as_ref()
+                    .map(|c| search_vector(c.as_str()))
+                    .unwrap_or_default(),
+            )
             .prepared()
             .execute(&mut *conn)
             .await?;

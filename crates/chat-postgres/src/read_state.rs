@@ -103,25 +103,30 @@ impl ReadStateRepository for PgStore {
         let mut conn = self.conn().await?;
         // Only conversations with a top-level message past the cursor can
         // have anything unread: the ordinal comparison skips the rest.
-        let totals: TotalsRow = diesel::sql_query(format!(
-            "SELECT COALESCE(sum(unread.unread_count), 0)::bigint AS total_unread, \
-               count(*) FILTER (WHERE unread.unread_count > 0) AS unread_conversation_count, \
-               COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
-             FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
-             {UNREAD_LATERAL} \
-             WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
-               AND c.top_count > m.read_top_ordinal"
-        ))
-        .bind::<BigInt, _>(user.get())
-        .bind::<Timestamptz, _>(now.datetime())
-        .prepared()
-        .get_result(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        let totals: TotalsRow = diesel::sql_query(unread_totals_sql())
+            .bind::<BigInt, _>(user.get())
+            .bind::<Timestamptz, _>(now.datetime())
+            .prepared()
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
         Ok(UnreadTotals {
             total_unread: totals.total_unread,
             unread_conversation_count: totals.unread_conversation_count,
             mention_count: totals.mention_count,
         })
     }
+}
+
+/// get-unread-counts: one pass over the user's memberships (`$1`, now `$2`).
+pub(crate) fn unread_totals_sql() -> String {
+    format!(
+        "SELECT COALESCE(sum(unread.unread_count), 0)::bigint AS total_unread, \
+           count(*) FILTER (WHERE unread.unread_count > 0) AS unread_conversation_count, \
+           COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
+         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+         {UNREAD_LATERAL} \
+         WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
+           AND c.top_count > m.read_top_ordinal"
+    )
 }

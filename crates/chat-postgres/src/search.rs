@@ -1,11 +1,33 @@
 //! Message search on PostgreSQL full-text search.
+//!
+//! The index holds exactly the domain's words (`chat_domain::search::
+//! index_words`: normalized, accents folded, CJK as bigrams), written as a
+//! `tsvector` literal, and queries are `tsquery` literals of the same words:
+//! PostgreSQL's own parser and dictionaries never touch them, so both stores
+//! match the same messages.
+//!
+//! Two plans, chosen here rather than left to the planner's guess:
+//! - **rare**: when a query word is rare, the GIN index finds every hit first
+//!   (a few rows), then visibility, filters and order apply to those;
+//! - **common**: when every word is common, the newest messages are walked
+//!   in order (the conversation's, or everyone's) and the first hits are
+//!   found within a few rows.
+//!
+//! Which words are common comes from PostgreSQL's own statistics of the
+//! column (`pg_stats.most_common_elems`, kept by ANALYZE), cached for a few
+//! minutes. A word that is not among them is rare by construction.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::ports::SearchRepository;
-use chat_domain::search::{MessageSearch, SearchHit, Term};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
+use chat_domain::search::{MessageSearch, SearchHit, Term, index_words};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Double, Float4, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::StoreError;
@@ -13,8 +35,47 @@ use crate::prepared::Prepare;
 use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 use crate::views::decorate;
 
-/// The query as a `tsquery`: terms ANDed, phrases with `<->`, prefixes with
-/// `:*`. Words are letters and digits only, so quoting them is safe.
+/// A word expected in more messages than this is common: walking the newest
+/// messages finds a page of its hits quickly, and reading all its hits
+/// through the index would not be quick.
+const COMMON_HITS: f64 = 10_000.0;
+/// How long the word statistics are reused.
+const STATISTICS_TTL: Duration = Duration::from_secs(300);
+/// PostgreSQL keeps positions up to this value.
+const MAX_POSITION: usize = 16_383;
+
+/// The `tsvector` literal of `text`: each word with its positions, 1-based,
+/// in the order of [`index_words`].
+pub(crate) fn search_vector(text: &str) -> String {
+    let mut positions: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, word) in index_words(text).into_iter().enumerate() {
+        let at = (i + 1).min(MAX_POSITION);
+        match index.get(&word) {
+            Some(&slot) => positions[slot].1.push(at),
+            None => {
+                index.insert(word.clone(), positions.len());
+                positions.push((word, vec![at]));
+            }
+        }
+    }
+    positions
+        .iter()
+        .map(|(word, at)| {
+            let at: Vec<String> = at.iter().map(ToString::to_string).collect();
+            format!("{}:{}", lexeme(word), at.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A word quoted for a `tsvector` or `tsquery` literal.
+fn lexeme(word: &str) -> String {
+    format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The query as a `tsquery` literal: terms ANDed, phrases with `<->`,
+/// prefixes with `:*`.
 fn tsquery(terms: &[Term]) -> String {
     terms
         .iter()
@@ -22,10 +83,10 @@ fn tsquery(terms: &[Term]) -> String {
             Term::Word {
                 word,
                 prefix: false,
-            } => format!("'{word}'"),
-            Term::Word { word, prefix: true } => format!("'{word}':*"),
+            } => lexeme(word),
+            Term::Word { word, prefix: true } => format!("{}:*", lexeme(word)),
             Term::Phrase(words) => {
-                let inner: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+                let inner: Vec<String> = words.iter().map(|w| lexeme(w)).collect();
                 format!("({})", inner.join(" <-> "))
             }
         })
@@ -33,37 +94,198 @@ fn tsquery(terms: &[Term]) -> String {
         .join(" & ")
 }
 
+/// Which plan a search takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// All hits through the GIN index, then ordered.
+    Rare,
+    /// The newest messages in order, filtered.
+    Common,
+}
+
+/// How often words occur, from PostgreSQL's statistics of the column.
+#[derive(Debug, Default)]
+pub(crate) struct WordStatistics {
+    /// Expected messages per word, for the most common words.
+    expected: HashMap<String, f64>,
+}
+
+impl WordStatistics {
+    /// Rare as soon as one exact word is rare: the index then returns few
+    /// rows whatever the other words. Prefixes do not count (a short prefix
+    /// matches many words).
+    pub(crate) fn plan(&self, terms: &[Term]) -> Plan {
+        let exact = terms.iter().flat_map(|term| match term {
+            Term::Word {
+                word,
+                prefix: false,
+            } => vec![word],
+            Term::Word { prefix: true, .. } => Vec::new(),
+            Term::Phrase(words) => words.iter().collect(),
+        });
+        let rare = exact.into_iter().any(|word| {
+            self.expected
+                .get(word)
+                .is_none_or(|hits| *hits < COMMON_HITS)
+        });
+        if rare { Plan::Rare } else { Plan::Common }
+    }
+}
+
+#[derive(QueryableByName)]
+struct StatisticsRow {
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    words: Option<Vec<String>>,
+    #[diesel(sql_type = Nullable<Array<Float4>>)]
+    frequencies: Option<Vec<f32>>,
+    #[diesel(sql_type = Double)]
+    rows: f64,
+}
+
+/// The statistics, fetched at most every [`STATISTICS_TTL`].
+#[derive(Default)]
+pub(crate) struct WordStatisticsCache {
+    cached: RwLock<Option<(Instant, std::sync::Arc<WordStatistics>)>>,
+    /// Tests run the same cases through each plan.
+    forced: Option<Plan>,
+}
+
+impl WordStatisticsCache {
+    /// A cache that answers `plan` whatever the words.
+    #[cfg(feature = "testing")]
+    pub(crate) fn always(plan: Plan) -> Self {
+        Self {
+            cached: RwLock::default(),
+            forced: Some(plan),
+        }
+    }
+
+    async fn plan(&self, conn: &mut AsyncPgConnection, terms: &[Term]) -> Plan {
+        match self.forced {
+            Some(plan) => plan,
+            None => self.get(conn).await.plan(terms),
+        }
+    }
+
+    async fn get(&self, conn: &mut AsyncPgConnection) -> std::sync::Arc<WordStatistics> {
+        if let Some((at, stats)) = self
+            .cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && at.elapsed() < STATISTICS_TTL
+        {
+            return stats.clone();
+        }
+        let stats = std::sync::Arc::new(match load_statistics(conn).await {
+            Ok(stats) => stats,
+            Err(e) => {
+                // Without statistics every word is rare: the index plan is
+                // right for rare words and merely slower for common ones.
+                tracing::warn!(error = ?e, "reading search statistics failed");
+                WordStatistics::default()
+            }
+        });
+        *self
+            .cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((Instant::now(), stats.clone()));
+        stats
+    }
+}
+
+async fn load_statistics(conn: &mut AsyncPgConnection) -> Result<WordStatistics, StoreError> {
+    let rows: Vec<StatisticsRow> = diesel::sql_query(
+        "SELECT s.most_common_elems::text::text[] AS words, s.most_common_elem_freqs AS frequencies, \
+           greatest(c.reltuples, 0)::float8 AS rows \
+         FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() \
+           AND s.tablename = 'messages' AND s.attname = 'search_vector' \
+         WHERE c.oid = 'messages'::regclass",
+    )
+    .prepared()
+    .load(conn)
+    .await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(WordStatistics::default());
+    };
+    let expected = row
+        .words
+        .unwrap_or_default()
+        .into_iter()
+        .zip(row.frequencies.unwrap_or_default())
+        .map(|(word, frequency)| (word, f64::from(frequency) * row.rows))
+        .collect();
+    Ok(WordStatistics { expected })
+}
+
+/// The search statement for a plan and a scope. Four texts rather than one
+/// with `($3 IS NULL OR ...)`, so each prepared statement keeps a plan that
+/// uses its index.
+pub(crate) fn search_sql(plan: Plan, in_one_conversation: bool) -> String {
+    let scope = if in_one_conversation {
+        "x.conversation_id = $3"
+    } else {
+        "$3::bigint IS NULL"
+    };
+    let filters = format!(
+        "JOIN conversation_members m ON m.conversation_id = x.conversation_id AND m.user_id = $1 \
+         WHERE x.deleted_at IS NULL AND x.seq > m.history_from_seq AND {scope} \
+           AND ($4::bigint IS NULL OR x.sender_id = $4) \
+           AND ($5::timestamptz IS NULL OR x.created_at >= $5) \
+           AND ($6::timestamptz IS NULL OR x.created_at <= $6) \
+           AND ($7::timestamptz IS NULL OR (x.created_at, x.id) < ($7, $8)) \
+         ORDER BY x.created_at DESC, x.id DESC LIMIT $9"
+    );
+    match plan {
+        // MATERIALIZED: the hits are read through the GIN index first and
+        // nothing else is considered.
+        Plan::Rare => {
+            let hit_scope = if in_one_conversation {
+                "AND h.conversation_id = $3"
+            } else {
+                ""
+            };
+            format!(
+                "WITH hits AS MATERIALIZED ( \
+                   SELECT h.id FROM messages h WHERE h.search_vector @@ $2::tsquery {hit_scope}) \
+                 SELECT {MESSAGE_COLUMNS} FROM hits JOIN messages x ON x.id = hits.id {MESSAGE_JOINS} \
+                 {filters}"
+            )
+        }
+        Plan::Common => {
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} {filters}").replacen(
+                "WHERE x.deleted_at IS NULL",
+                "WHERE x.search_vector @@ $2::tsquery AND x.deleted_at IS NULL",
+                1,
+            )
+        }
+    }
+}
+
 #[async_trait]
 impl SearchRepository for PgStore {
     async fn search(&self, search: MessageSearch) -> Result<Vec<SearchHit>, ChatError> {
         let mut conn = self.conn().await?;
-        // Only the viewer's conversations, within their history; the GIN
-        // index finds candidates, membership and paging filter them.
-        let rows: Vec<MessageRow> = diesel::sql_query(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} \
-             JOIN conversation_members m ON m.conversation_id = x.conversation_id AND m.user_id = $1 \
-             WHERE x.search_vector @@ to_tsquery('simple', $2) \
-               AND x.deleted_at IS NULL AND x.seq > m.history_from_seq \
-               AND ($3::bigint IS NULL OR x.conversation_id = $3) \
-               AND ($4::bigint IS NULL OR x.sender_id = $4) \
-               AND ($5::timestamptz IS NULL OR x.created_at >= $5) \
-               AND ($6::timestamptz IS NULL OR x.created_at <= $6) \
-               AND ($7::timestamptz IS NULL OR (x.created_at, x.id) < ($7, $8)) \
-             ORDER BY x.created_at DESC, x.id DESC LIMIT $9"
-        ))
-        .bind::<BigInt, _>(search.viewer.get())
-        .bind::<Text, _>(tsquery(search.query.terms()))
-        .bind::<Nullable<BigInt>, _>(search.conversation_id.map(|c| c.get()))
-        .bind::<Nullable<BigInt>, _>(search.sender_id.map(|s| s.get()))
-        .bind::<Nullable<Timestamptz>, _>(search.from.map(|t| t.datetime()))
-        .bind::<Nullable<Timestamptz>, _>(search.to.map(|t| t.datetime()))
-        .bind::<Nullable<Timestamptz>, _>(search.after.map(|(at, _)| at.datetime()))
-        .bind::<BigInt, _>(search.after.map_or(0, |(_, id)| id.get()))
-        .bind::<BigInt, _>(i64::try_from(search.limit).unwrap_or(i64::MAX))
-        .prepared()
-        .load(&mut conn)
-        .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        let plan = self
+            .word_statistics
+            .plan(&mut conn, search.query.terms())
+            .await;
+        let rows: Vec<MessageRow> =
+            diesel::sql_query(search_sql(plan, search.conversation_id.is_some()))
+                .bind::<BigInt, _>(search.viewer.get())
+                .bind::<Text, _>(tsquery(search.query.terms()))
+                .bind::<Nullable<BigInt>, _>(search.conversation_id.map(|c| c.get()))
+                .bind::<Nullable<BigInt>, _>(search.sender_id.map(|s| s.get()))
+                .bind::<Nullable<Timestamptz>, _>(search.from.map(|t| t.datetime()))
+                .bind::<Nullable<Timestamptz>, _>(search.to.map(|t| t.datetime()))
+                .bind::<Nullable<Timestamptz>, _>(search.after.map(|(at, _)| at.datetime()))
+                .bind::<BigInt, _>(search.after.map_or(0, |(_, id)| id.get()))
+                .bind::<BigInt, _>(i64::try_from(search.limit).unwrap_or(i64::MAX))
+                .prepared()
+                .load(&mut conn)
+                .await
+                .map_err(|e| StoreError::from(e).into_chat())?;
         let mut views: Vec<_> = rows.into_iter().map(MessageRow::into_view).collect();
         decorate(&conn, Some(search.viewer), &mut views)
             .await
@@ -75,6 +297,61 @@ impl SearchRepository for PgStore {
                 message,
             })
             .collect())
+    }
+}
+
+#[derive(QueryableByName)]
+struct ContentRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    content: String,
+}
+
+impl PgStore {
+    /// Rewrites the search words of every live message, `batch` at a time,
+    /// in id order (`chat-server reindex-search`): after an upgrade that
+    /// changed how text is split into words, older messages are found by the
+    /// new rules too. Each batch is its own short transaction; sends go on.
+    /// Returns the number of messages rewritten.
+    ///
+    /// # Errors
+    /// When the database refuses a batch; batches already done stay done.
+    pub async fn reindex_search(&self, batch: i64) -> Result<u64, ChatError> {
+        let mut conn = self.conn().await?;
+        let mut after = 0_i64;
+        let mut done = 0_u64;
+        loop {
+            let rows: Vec<ContentRow> = diesel::sql_query(
+                "SELECT id, content FROM messages WHERE id > $1 AND deleted_at IS NULL \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(batch)
+            .prepared()
+            .load(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = last.id;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let vectors: Vec<String> = rows.iter().map(|r| search_vector(&r.content)).collect();
+            diesel::sql_query(
+                "UPDATE messages x SET search_vector = v.vector::tsvector \
+                 FROM unnest($1::bigint[], $2::text[]) AS v(id, vector) \
+                 WHERE x.id = v.id AND x.deleted_at IS NULL",
+            )
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<Text>, _>(vectors)
+            .prepared()
+            .execute(&mut conn)
+            .await
+            .map_err(|e| StoreError::from(e).into_chat())?;
+            done += rows.len() as u64;
+            tracing::info!(messages = done, "search index rewritten");
+        }
     }
 }
 
@@ -91,5 +368,39 @@ mod tests {
             tsquery(query.terms()),
             "'ship' & ('release' <-> 'notes') & 'fri':*"
         );
+    }
+
+    #[test]
+    fn vectors_are_the_domain_words_with_positions() {
+        assert_eq!(
+            search_vector("Café, the café! 编程"),
+            "'cafe':1,3 'the':2 '编程':4"
+        );
+        assert_eq!(search_vector("  !? "), "");
+    }
+
+    #[test]
+    fn a_rare_word_takes_the_index() {
+        let stats = WordStatistics {
+            expected: [
+                ("hello".to_owned(), 2_500_000.0),
+                ("team".to_owned(), 50_000.0),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let plan = |text: &str| {
+            stats.plan(
+                SearchQuery::parse(text)
+                    .unwrap_or_else(|_| unreachable!())
+                    .terms(),
+            )
+        };
+        assert_eq!(plan("hello team "), Plan::Common);
+        assert_eq!(plan("hello zephyrquartz "), Plan::Rare);
+        assert_eq!(plan("\"hello team\""), Plan::Common);
+        // A trailing prefix says nothing about how many hits there are.
+        assert_eq!(plan("hello tea"), Plan::Common);
+        assert_eq!(plan("tea"), Plan::Common, "only a prefix: walk");
     }
 }

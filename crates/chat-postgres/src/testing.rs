@@ -194,3 +194,109 @@ fn migrations_hash() -> anyhow::Result<u64> {
     files.hash(&mut hasher);
     Ok(hasher.finish())
 }
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the store's hot queries, with the SQL the
+/// store itself sends, for `user` in `conversation` (a page before seq
+/// `before_seq`): what `cargo xtask bench scale` prints to show index use.
+///
+/// # Errors
+/// When a statement fails.
+pub async fn explain(
+    conn: &mut AsyncPgConnection,
+    user: i64,
+    conversation: i64,
+    before_seq: i64,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use diesel::sql_types::{Array, Nullable, Timestamptz};
+
+    use crate::search::{Plan, search_sql};
+
+    let now = time::OffsetDateTime::now_utc();
+    let explain = |sql: &str| format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}");
+    let text = |rows: Vec<PlanRow>| {
+        rows.into_iter()
+            .map(|r| r.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut plans = Vec::new();
+
+    let rows = diesel::sql_query(explain(&crate::read_state::unread_totals_sql()))
+        .bind::<BigInt, _>(user)
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await?;
+    plans.push(("get-unread-counts".to_owned(), text(rows)));
+
+    let rows = diesel::sql_query(explain(&crate::conversations::list_sql()))
+        .bind::<BigInt, _>(user)
+        .bind::<Array<Text>, _>(Vec::<String>::new())
+        .bind::<Nullable<diesel::sql_types::Bool>, _>(None::<bool>)
+        .bind::<diesel::sql_types::Bool, _>(false)
+        .bind::<diesel::sql_types::Bool, _>(false)
+        .bind::<Nullable<Timestamptz>, _>(None::<time::OffsetDateTime>)
+        .bind::<BigInt, _>(0)
+        .bind::<BigInt, _>(51)
+        .load(conn)
+        .await?;
+    plans.push(("list-conversations, first page".to_owned(), text(rows)));
+
+    let rows = diesel::sql_query(explain(&crate::conversations::get_sql()))
+        .bind::<BigInt, _>(conversation)
+        .bind::<BigInt, _>(user)
+        .load(conn)
+        .await?;
+    plans.push(("get-conversation".to_owned(), text(rows)));
+
+    let (page, binds) = crate::messages::page_sql(conversation, before_seq);
+    let rows = diesel::sql_query(explain(&page))
+        .bind::<Array<BigInt>, _>(binds)
+        .load(conn)
+        .await?;
+    plans.push((
+        "list-messages, a page deep in history".to_owned(),
+        text(rows),
+    ));
+
+    for (name, plan, scope, query) in [
+        (
+            "search, rare word, one conversation",
+            Plan::Rare,
+            Some(conversation),
+            "'zephyrquartz'",
+        ),
+        (
+            "search, rare word, all conversations",
+            Plan::Rare,
+            None,
+            "'raremark'",
+        ),
+        (
+            "search, common word, one conversation",
+            Plan::Common,
+            Some(conversation),
+            "'hello'",
+        ),
+    ] {
+        let rows = diesel::sql_query(explain(&search_sql(plan, scope.is_some())))
+            .bind::<BigInt, _>(user)
+            .bind::<Text, _>(query)
+            .bind::<Nullable<BigInt>, _>(scope)
+            .bind::<Nullable<BigInt>, _>(None::<i64>)
+            .bind::<Nullable<Timestamptz>, _>(None::<time::OffsetDateTime>)
+            .bind::<Nullable<Timestamptz>, _>(None::<time::OffsetDateTime>)
+            .bind::<Nullable<Timestamptz>, _>(None::<time::OffsetDateTime>)
+            .bind::<BigInt, _>(0)
+            .bind::<BigInt, _>(21)
+            .load(conn)
+            .await?;
+        plans.push((name.to_owned(), text(rows)));
+    }
+    Ok(plans)
+}

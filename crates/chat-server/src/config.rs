@@ -24,8 +24,22 @@ pub(crate) enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(MigrateArgs),
+    /// Rewrite the search words of every message (after an upgrade that
+    /// changed how text is split into words), in batches, while the service
+    /// runs.
+    ReindexSearch(ReindexArgs),
     /// Print a token for local development, signed with the HS256 secret.
     DevToken(DevTokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReindexArgs {
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: String,
+    /// Messages per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) batch: i64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -28,6 +28,29 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Some(Command::ReindexSearch(args)) => {
+            init_logging("pretty");
+            runtime.block_on(async {
+                let config = chat_postgres::PgConfig {
+                    database_url: args.database_url.clone(),
+                    max_connections: 1,
+                    acquire_timeout: std::time::Duration::from_secs(30),
+                    outbox_partitions: 1,
+                    statement_timeout: std::time::Duration::from_secs(60),
+                    threads: 1,
+                };
+                let store = chat_postgres::PgStore::connect(
+                    &config,
+                    std::sync::Arc::new(chat_http::wire::JsonEventEncoder),
+                )?;
+                let done = store
+                    .reindex_search(args.batch.max(1))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                tracing::info!(messages = done, "search words rewritten");
+                Ok(())
+            })
+        }
         Some(Command::Serve(args)) => app::serve(&runtime, *args),
         None => app::serve(&runtime, cli.serve),
     }

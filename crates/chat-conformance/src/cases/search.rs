@@ -184,3 +184,62 @@ pub async fn search_pages_newest_first_without_duplicates(h: Harness) {
     sent.reverse();
     assert_eq!(seen, sent, "newest first, each once");
 }
+
+/// Beyond English: accents fold both ways, an apostrophe is part of its
+/// word, and Chinese or Japanese text is found by the words inside it.
+pub async fn search_works_beyond_english(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let dm = start(&h, ann, dm_with(ann)).await;
+    for content in [
+        "Meet at the café at noon",
+        "the cafe downstairs is closed",
+        "I don't know yet",
+        "我喜欢编程语言",
+        "明日東京へ行きます",
+        "Ñandú sighted in São Paulo",
+    ] {
+        send(&h, ann, dm, content).await;
+    }
+    let hits = |text: &str| {
+        let h = &h;
+        let text = text.to_owned();
+        async move {
+            let page = search(h, ann, query(&text)).await;
+            let mut contents: Vec<String> =
+                found(&page).into_iter().map(ToOwned::to_owned).collect();
+            contents.sort();
+            contents
+        }
+    };
+    let both_cafes = vec![
+        "Meet at the café at noon".to_owned(),
+        "the cafe downstairs is closed".to_owned(),
+    ];
+    assert_eq!(hits("cafe").await, both_cafes);
+    assert_eq!(hits("CAFÉ").await, both_cafes);
+    assert_eq!(
+        hits("sao paulo nandu").await,
+        ["Ñandú sighted in São Paulo"]
+    );
+    assert_eq!(hits("don't").await, ["I don't know yet"]);
+    assert_eq!(hits("dont").await, ["I don't know yet"]);
+    assert_eq!(hits("编程").await, ["我喜欢编程语言"]);
+    assert_eq!(hits("编程语言").await, ["我喜欢编程语言"]);
+    assert_eq!(
+        hits("\"语言编程\"").await,
+        Vec::<String>::new(),
+        "order matters"
+    );
+    assert_eq!(hits("東京").await, ["明日東京へ行きます"]);
+
+    let page = search(&h, ann, query("编程")).await;
+    assert_eq!(
+        page.hits[0].snippet,
+        format!("我喜欢{MATCH_START}编程{MATCH_END}语言")
+    );
+    let page = search(&h, ann, query("cafe noon")).await;
+    assert_eq!(
+        page.hits[0].snippet,
+        format!("Meet at the {MATCH_START}café{MATCH_END} at {MATCH_START}noon{MATCH_END}")
+    );
+}

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::message::Message;
 use chat_domain::ports::SearchRepository;
-use chat_domain::search::{MessageSearch, SearchHit, words};
+use chat_domain::search::{MessageSearch, SearchHit, index_words};
 
 use super::*;
 
@@ -34,7 +34,7 @@ impl SearchRepository for InMemoryStore {
                     && search
                         .after
                         .is_none_or(|after| (m.created_at, m.id) < after)
-                    && search.query.matches(&words(&m.content))
+                    && search.query.matches(&index_words(&m.content))
             }));
         }
         hits.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
