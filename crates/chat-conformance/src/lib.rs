@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
             search_filters_by_sender_and_time,
             search_pages_newest_first_without_duplicates,
             search_works_beyond_english,
+            search_orders_by_relevance,
             links_are_unfurled_onto_their_message,
             the_same_link_is_fetched_once,
             edits_replace_previews_and_deletes_drop_them,

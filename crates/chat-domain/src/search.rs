@@ -335,6 +335,110 @@ pub fn index_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchOrder {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// Most relevant first, among the newest [`RELEVANCE_WINDOW`] hits;
+    /// equally relevant ones newest first.
+    Relevance,
+}
+
+impl SearchOrder {
+    /// Every order.
+    pub const ALL: &'static [Self] = &[Self::Newest, Self::Relevance];
+
+    /// The contract's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Relevance => "relevance",
+        }
+    }
+
+    /// Parses the contract's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|o| o.as_str() == text)
+    }
+}
+
+/// Relevance ranks the newest this many hits. Ranking every hit of a common
+/// word would read every message that has it; people look for a recent
+/// message that says it best, and Slack and Stream Chat bound theirs too.
+pub const RELEVANCE_WINDOW: usize = 1_000;
+
+/// A place in the order of hits: a page starts strictly after it.
+/// `relevance` is 0 in newest-first order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchPosition {
+    pub relevance: i64,
+    pub created_at: Timestamp,
+    pub id: MessageId,
+}
+
+impl SearchPosition {
+    /// The key hits are sorted by, descending.
+    fn key(self) -> (i64, Timestamp, MessageId) {
+        (self.relevance, self.created_at, self.id)
+    }
+}
+
+impl SearchQuery {
+    /// How relevant a text is: how many of its words are query words (a
+    /// word of the query, of a phrase, or one starting with the prefix).
+    pub fn relevance(&self, text: &str) -> i64 {
+        let words = index_words(text);
+        let count = words
+            .iter()
+            .filter(|w| {
+                self.terms.iter().any(|term| match term {
+                    Term::Word {
+                        word,
+                        prefix: false,
+                    } => *w == word,
+                    Term::Word { word, prefix: true } => w.starts_with(word.as_str()),
+                    Term::Phrase(phrase) => phrase.contains(w),
+                })
+            })
+            .count();
+        i64::try_from(count).unwrap_or(i64::MAX)
+    }
+}
+
+/// A hit before ranking: what relevance order needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: MessageId,
+    pub created_at: Timestamp,
+    pub content: String,
+}
+
+/// Relevance order: the page of `candidates` (the newest
+/// [`RELEVANCE_WINDOW`] hits, in any order) that follows `after`, ranked by
+/// relevance, then newest. Both stores load the candidates and call this, so
+/// the ranking is the same everywhere.
+pub fn rank(
+    query: &SearchQuery,
+    candidates: &[Candidate],
+    after: Option<SearchPosition>,
+    limit: usize,
+) -> Vec<SearchPosition> {
+    let mut ranked: Vec<SearchPosition> = candidates
+        .iter()
+        .map(|c| SearchPosition {
+            relevance: query.relevance(&c.content),
+            created_at: c.created_at,
+            id: c.id,
+        })
+        .filter(|p| after.is_none_or(|after| p.key() < after.key()))
+        .collect();
+    ranked.sort_by_key(|p| std::cmp::Reverse(p.key()));
+    ranked.truncate(limit);
+    ranked
+}
+
 /// What to search, for whom, and which page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageSearch {
@@ -345,8 +449,9 @@ pub struct MessageSearch {
     /// Inclusive bounds on the send instant.
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    /// Start strictly after this hit (newest first: instant, then id).
-    pub after: Option<(Timestamp, MessageId)>,
+    pub order: SearchOrder,
+    /// Start strictly after this hit, in `order`.
+    pub after: Option<SearchPosition>,
     pub limit: usize,
 }
 
@@ -355,6 +460,20 @@ pub struct MessageSearch {
 pub struct SearchHit {
     pub message: MessageView,
     pub snippet: String,
+    /// Its relevance (0 in newest-first order): with the message's instant
+    /// and id, where the next page starts.
+    pub relevance: i64,
+}
+
+impl SearchHit {
+    /// Where a page that ends with this hit continues.
+    pub fn position(&self) -> SearchPosition {
+        SearchPosition {
+            relevance: self.relevance,
+            created_at: self.message.message.created_at,
+            id: self.message.message.id,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -285,6 +285,11 @@ pub(crate) struct MessageRow {
 }
 
 impl MessageRow {
+    /// The message's id.
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
     /// The conversation the message belongs to.
     pub(crate) fn conversation_id(&self) -> ConversationId {
         ConversationId::new(self.conversation_id)

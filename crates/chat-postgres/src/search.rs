@@ -24,7 +24,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::ports::SearchRepository;
-use chat_domain::search::{MessageSearch, SearchHit, Term, index_words};
+use chat_domain::search::{
+    Candidate, MessageSearch, RELEVANCE_WINDOW, SearchHit, SearchOrder, Term, index_words, rank,
+};
+use chat_domain::{MessageId, Timestamp};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Double, Float4, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -219,10 +222,15 @@ async fn load_statistics(conn: &mut AsyncPgConnection) -> Result<WordStatistics,
     Ok(WordStatistics { expected })
 }
 
-/// The search statement for a plan and a scope. Four texts rather than one
-/// with `($3 IS NULL OR ...)`, so each prepared statement keeps a plan that
-/// uses its index.
+/// The search statement for a plan and a scope, selecting the message rows.
 pub(crate) fn search_sql(plan: Plan, in_one_conversation: bool) -> String {
+    hits_sql(plan, in_one_conversation, MESSAGE_COLUMNS)
+}
+
+/// The hits of a plan and a scope, as `columns` of `messages x`. Four texts
+/// rather than one with `($3 IS NULL OR ...)`, so each prepared statement
+/// keeps a plan that uses its index.
+fn hits_sql(plan: Plan, in_one_conversation: bool, columns: &str) -> String {
     let scope = if in_one_conversation {
         "x.conversation_id = $3"
     } else {
@@ -249,18 +257,27 @@ pub(crate) fn search_sql(plan: Plan, in_one_conversation: bool) -> String {
             format!(
                 "WITH hits AS MATERIALIZED ( \
                    SELECT h.id FROM messages h WHERE h.search_vector @@ $2::tsquery {hit_scope}) \
-                 SELECT {MESSAGE_COLUMNS} FROM hits JOIN messages x ON x.id = hits.id {MESSAGE_JOINS} \
+                 SELECT {columns} FROM hits JOIN messages x ON x.id = hits.id {MESSAGE_JOINS} \
                  {filters}"
             )
         }
-        Plan::Common => {
-            format!("SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} {filters}").replacen(
+        Plan::Common => format!("SELECT {columns} FROM messages x {MESSAGE_JOINS} {filters}")
+            .replacen(
                 "WHERE x.deleted_at IS NULL",
                 "WHERE x.search_vector @@ $2::tsquery AND x.deleted_at IS NULL",
                 1,
-            )
-        }
+            ),
     }
+}
+
+#[derive(QueryableByName)]
+struct CandidateRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: time::OffsetDateTime,
+    #[diesel(sql_type = Text)]
+    content: String,
 }
 
 #[async_trait]
@@ -271,30 +288,75 @@ impl SearchRepository for PgStore {
             .word_statistics
             .plan(&mut conn, search.query.terms())
             .await;
-        let rows: Vec<MessageRow> =
-            diesel::sql_query(search_sql(plan, search.conversation_id.is_some()))
+        let scoped = search.conversation_id.is_some();
+        // Newest first pages in SQL; relevance ranks the newest window of
+        // hits with the domain's `rank`.
+        let (after, limit) = match search.order {
+            SearchOrder::Newest => (search.after, search.limit),
+            SearchOrder::Relevance => (None, RELEVANCE_WINDOW),
+        };
+        let statement = |columns: &str| {
+            diesel::sql_query(hits_sql(plan, scoped, columns))
                 .bind::<BigInt, _>(search.viewer.get())
                 .bind::<Text, _>(tsquery(search.query.terms()))
                 .bind::<Nullable<BigInt>, _>(search.conversation_id.map(|c| c.get()))
                 .bind::<Nullable<BigInt>, _>(search.sender_id.map(|s| s.get()))
                 .bind::<Nullable<Timestamptz>, _>(search.from.map(|t| t.datetime()))
                 .bind::<Nullable<Timestamptz>, _>(search.to.map(|t| t.datetime()))
-                .bind::<Nullable<Timestamptz>, _>(search.after.map(|(at, _)| at.datetime()))
-                .bind::<BigInt, _>(search.after.map_or(0, |(_, id)| id.get()))
-                .bind::<BigInt, _>(i64::try_from(search.limit).unwrap_or(i64::MAX))
+                .bind::<Nullable<Timestamptz>, _>(after.map(|p| p.created_at.datetime()))
+                .bind::<BigInt, _>(after.map_or(0, |p| p.id.get()))
+                .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        };
+        let (rows, relevance): (Vec<MessageRow>, Vec<i64>) = match search.order {
+            SearchOrder::Newest => {
+                let rows: Vec<MessageRow> = statement(MESSAGE_COLUMNS)
+                    .prepared()
+                    .load(&mut conn)
+                    .await
+                    .map_err(|e| StoreError::from(e).into_chat())?;
+                let zeros = vec![0; rows.len()];
+                (rows, zeros)
+            }
+            SearchOrder::Relevance => {
+                let candidates: Vec<CandidateRow> = statement("x.id, x.created_at, x.content")
+                    .prepared()
+                    .load(&mut conn)
+                    .await
+                    .map_err(|e| StoreError::from(e).into_chat())?;
+                let candidates: Vec<Candidate> = candidates
+                    .into_iter()
+                    .map(|c| Candidate {
+                        id: MessageId::new(c.id),
+                        created_at: Timestamp::from_datetime(c.created_at),
+                        content: c.content,
+                    })
+                    .collect();
+                let page = rank(&search.query, &candidates, search.after, search.limit);
+                let ids: Vec<i64> = page.iter().map(|p| p.id.get()).collect();
+                let mut rows: Vec<MessageRow> = diesel::sql_query(format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = ANY($1)"
+                ))
+                .bind::<Array<BigInt>, _>(&ids)
                 .prepared()
                 .load(&mut conn)
                 .await
                 .map_err(|e| StoreError::from(e).into_chat())?;
+                rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id()));
+                let relevance = page.iter().map(|p| p.relevance).collect();
+                (rows, relevance)
+            }
+        };
         let mut views: Vec<_> = rows.into_iter().map(MessageRow::into_view).collect();
         decorate(&conn, Some(search.viewer), &mut views)
             .await
             .map_err(StoreError::into_chat)?;
         Ok(views
             .into_iter()
-            .map(|message| SearchHit {
+            .zip(relevance)
+            .map(|(message, relevance)| SearchHit {
                 snippet: search.query.snippet(&message.message.content),
                 message,
+                relevance,
             })
             .collect())
     }

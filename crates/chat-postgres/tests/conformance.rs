@@ -105,5 +105,6 @@ mod through_the_common_word_plan {
         search_filters_by_sender_and_time,
         search_pages_newest_first_without_duplicates,
         search_works_beyond_english,
+        search_orders_by_relevance,
     );
 }

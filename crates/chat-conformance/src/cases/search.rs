@@ -2,7 +2,7 @@
 
 use chat_domain::MessageId;
 use chat_domain::conversation::HistoryMode;
-use chat_domain::search::{MATCH_END, MATCH_START};
+use chat_domain::search::{MATCH_END, MATCH_START, SearchOrder};
 use chat_domain::service::{SearchMessages, SearchPage};
 use chat_domain::user::Caller;
 
@@ -17,6 +17,7 @@ fn query(text: &str) -> SearchMessages {
         sender_id: None,
         from: None,
         to: None,
+        order: SearchOrder::Newest,
         after: None,
         limit: None,
     }
@@ -241,5 +242,48 @@ pub async fn search_works_beyond_english(h: Harness) {
     assert_eq!(
         page.hits[0].snippet,
         format!("Meet at the {MATCH_START}café{MATCH_END} at {MATCH_START}noon{MATCH_END}")
+    );
+}
+
+/// Relevance order: messages that say the query's words more often first,
+/// equally relevant ones newest first, paged without repeats.
+pub async fn search_orders_by_relevance(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let dm = start(&h, ann, dm_with(ann)).await;
+    for content in [
+        "deploy once",
+        "deploy deploy twice",
+        "nothing here",
+        "Deploy again, deploy and DEPLOY",
+        "just deploy",
+    ] {
+        send(&h, ann, dm, content).await;
+    }
+    let mut request = query("deploy ");
+    request.order = SearchOrder::Relevance;
+    request.limit = Some(2);
+    let first = search(&h, ann, request.clone()).await;
+    assert_eq!(
+        found(&first),
+        vec!["Deploy again, deploy and DEPLOY", "deploy deploy twice"]
+    );
+    assert_eq!(
+        first.hits.iter().map(|h| h.relevance).collect::<Vec<_>>(),
+        vec![3, 2]
+    );
+    request.after = first.next;
+    let second = search(&h, ann, request).await;
+    assert_eq!(found(&second), vec!["just deploy", "deploy once"]);
+    assert_eq!(second.next, None);
+
+    let newest = search(&h, ann, query("deploy ")).await;
+    assert_eq!(
+        found(&newest),
+        vec![
+            "just deploy",
+            "Deploy again, deploy and DEPLOY",
+            "deploy deploy twice",
+            "deploy once"
+        ]
     );
 }

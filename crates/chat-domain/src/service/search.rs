@@ -1,8 +1,8 @@
 //! The search-messages use case.
 
-use crate::search::{MessageSearch, SearchHit, SearchQuery};
+use crate::search::{MessageSearch, SearchHit, SearchOrder, SearchPosition, SearchQuery};
 use crate::user::Caller;
-use crate::{ChatError, ConversationId, MessageId, Timestamp, UserId};
+use crate::{ChatError, ConversationId, Timestamp, UserId};
 
 use super::ChatService;
 
@@ -14,15 +14,16 @@ pub struct SearchMessages {
     pub sender_id: Option<UserId>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    pub after: Option<(Timestamp, MessageId)>,
+    pub order: SearchOrder,
+    pub after: Option<SearchPosition>,
     pub limit: Option<i64>,
 }
 
-/// A page of hits, newest first.
+/// A page of hits, in the requested order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchPage {
     pub hits: Vec<SearchHit>,
-    pub next: Option<(Timestamp, MessageId)>,
+    pub next: Option<SearchPosition>,
 }
 
 impl ChatService {
@@ -48,6 +49,7 @@ impl ChatService {
             sender_id: request.sender_id,
             from: request.from,
             to: request.to,
+            order: request.order,
             after: request.after,
             limit: limit + 1,
         };
@@ -58,13 +60,12 @@ impl ChatService {
             .into_iter()
             .map(|hit| SearchHit {
                 message: self.signer.view(hit.message),
-                snippet: hit.snippet,
+                ..hit
             })
             .collect();
         let next = if hits.len() > limit {
             hits.truncate(limit);
-            hits.last()
-                .map(|h| (h.message.message.created_at, h.message.message.id))
+            hits.last().map(SearchHit::position)
         } else {
             None
         };

@@ -9,6 +9,7 @@ use crate::wire::{
     snippet_html,
 };
 use actix_web::{HttpResponse, web};
+use chat_domain::search::SearchOrder;
 use chat_domain::service::SearchMessages;
 use chat_domain::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub(super) struct SearchMessagesRequest {
     sender_id: Option<WireId>,
     from: Option<WireTime>,
     to: Option<WireTime>,
+    #[schema(value_type = Option<crate::wire::names::SearchOrderName>)]
+    order: Option<String>,
     cursor: Option<String>,
     #[schema(minimum = 1, maximum = 100)]
     limit: Option<i64>,
@@ -59,16 +62,22 @@ pub(super) async fn search(
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<SearchMessagesRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let order = match body.order.as_deref() {
+        None => SearchOrder::Newest,
+        Some(text) => SearchOrder::parse(text)
+            .ok_or_else(|| ApiError::validation("order", "newest or relevance"))?,
+    };
     let request = SearchMessages {
         query: body.query,
         conversation_id: body.conversation_id.map(|id| ConversationId::new(id.0)),
         sender_id: body.sender_id.map(|id| UserId::new(id.0)),
         from: body.from.map(|t| t.0),
         to: body.to.map(|t| t.0),
+        order,
         after: body
             .cursor
             .as_deref()
-            .map(decode_search_cursor)
+            .map(|token| decode_search_cursor(token, order))
             .transpose()?,
         limit: body.limit,
     };
@@ -82,6 +91,6 @@ pub(super) async fn search(
                 snippet: snippet_html(&hit.snippet),
             })
             .collect(),
-        page: CursorPage::new(page.next.map(encode_search_cursor)),
+        page: CursorPage::new(page.next.map(|next| encode_search_cursor(next, order))),
     }))
 }

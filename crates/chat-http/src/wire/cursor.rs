@@ -1,6 +1,7 @@
 //! Opaque list cursors. Clients must not parse them; the encoding may change.
 
 use chat_domain::conversation::{ConversationCursor, MemberCursor};
+use chat_domain::search::{SearchOrder, SearchPosition};
 use chat_domain::{AttachmentId, ConversationId, MessageId, Timestamp, UserId};
 
 use crate::error::ApiError;
@@ -65,17 +66,38 @@ pub fn decode_pin_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError
     decode("p1", token).map(|(at, id)| (at, MessageId::new(id)))
 }
 
-/// Encodes a search position (send instant, message).
-pub fn encode_search_cursor((at, message): (Timestamp, MessageId)) -> String {
-    encode("s1", at, message.get())
+/// Encodes a search position (relevance in relevance order, send instant,
+/// message).
+pub fn encode_search_cursor(position: SearchPosition, order: SearchOrder) -> String {
+    let tag = match order {
+        SearchOrder::Newest => "s1".to_owned(),
+        SearchOrder::Relevance => format!("r{}", position.relevance),
+    };
+    encode(&tag, position.created_at, position.id.get())
 }
 
-/// Decodes a token made by [`encode_search_cursor`].
+/// Decodes a token made by [`encode_search_cursor`] for the same order.
 ///
 /// # Errors
-/// `validation_failed` on `cursor` for anything else.
-pub fn decode_search_cursor(token: &str) -> Result<(Timestamp, MessageId), ApiError> {
-    decode("s1", token).map(|(at, id)| (at, MessageId::new(id)))
+/// `validation_failed` on `cursor` for anything else, a cursor of the other
+/// order included.
+pub fn decode_search_cursor(token: &str, order: SearchOrder) -> Result<SearchPosition, ApiError> {
+    let (tag, created_at, id) = decode_tagged(token)?;
+    let relevance = match order {
+        SearchOrder::Newest if tag == "s1" => Some(0),
+        SearchOrder::Relevance => tag
+            .strip_prefix('r')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0),
+        SearchOrder::Newest => None,
+    };
+    let relevance = relevance
+        .ok_or_else(|| ApiError::validation("cursor", "not a cursor of this search order"))?;
+    Ok(SearchPosition {
+        relevance,
+        created_at,
+        id: MessageId::new(id),
+    })
 }
 
 /// Encodes a list-attachments position (creation instant, attachment).
@@ -98,6 +120,17 @@ fn encode(tag: &str, at: Timestamp, id: i64) -> String {
 }
 
 fn decode(tag: &str, token: &str) -> Result<(Timestamp, i64), ApiError> {
+    let (found, at, id) = decode_tagged(token)?;
+    if found != tag {
+        return Err(ApiError::validation(
+            "cursor",
+            "not a cursor this service issued",
+        ));
+    }
+    Ok((at, id))
+}
+
+fn decode_tagged(token: &str) -> Result<(String, Timestamp, i64), ApiError> {
     let invalid = || ApiError::validation("cursor", "not a cursor this service issued");
     if !token.len().is_multiple_of(2) || token.len() > 128 {
         return Err(invalid());
@@ -119,16 +152,13 @@ fn decode(tag: &str, token: &str) -> Result<(Timestamp, i64), ApiError> {
     else {
         return Err(invalid());
     };
-    if found != tag {
-        return Err(invalid());
-    }
     let at = millis
         .parse()
         .ok()
         .and_then(Timestamp::from_unix_millis)
         .ok_or_else(invalid)?;
     let id = id.parse().map_err(|_| invalid())?;
-    Ok((at, id))
+    Ok((found.to_owned(), at, id))
 }
 
 #[cfg(test)]

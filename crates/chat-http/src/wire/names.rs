@@ -99,6 +99,12 @@ closed_set!(
     ["pending", "ready"]
 );
 closed_set!(
+    /// search-messages `order`.
+    SearchOrderName,
+    "newest first (the default), or most relevant first among the newest 1,000 hits",
+    chat_domain::search::SearchOrder::ALL.iter().map(|o| o.as_str())
+);
+closed_set!(
     /// The `code` of an error envelope.
     ErrorCodeName,
     "What went wrong; the HTTP status follows from it (see the responses of each operation)",

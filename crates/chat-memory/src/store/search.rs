@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use chat_domain::ChatError;
 use chat_domain::message::Message;
 use chat_domain::ports::SearchRepository;
-use chat_domain::search::{MessageSearch, SearchHit, index_words};
+use chat_domain::search::{
+    Candidate, MessageSearch, RELEVANCE_WINDOW, SearchHit, SearchOrder, index_words, rank,
+};
 
 use super::*;
 
@@ -31,19 +33,48 @@ impl SearchRepository for InMemoryStore {
                     && search.sender_id.is_none_or(|s| s == m.sender_id)
                     && search.from.is_none_or(|from| m.created_at >= from)
                     && search.to.is_none_or(|to| m.created_at <= to)
-                    && search
-                        .after
-                        .is_none_or(|after| (m.created_at, m.id) < after)
                     && search.query.matches(&index_words(&m.content))
             }));
         }
         hits.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
-        hits.into_iter()
-            .take(search.limit)
-            .map(|m| {
+        // The page, with each hit's relevance (0 in newest-first order).
+        let page: Vec<(&Message, i64)> = match search.order {
+            SearchOrder::Newest => hits
+                .into_iter()
+                .filter(|m| {
+                    search
+                        .after
+                        .is_none_or(|after| (m.created_at, m.id) < (after.created_at, after.id))
+                })
+                .take(search.limit)
+                .map(|m| (m, 0))
+                .collect(),
+            SearchOrder::Relevance => {
+                hits.truncate(RELEVANCE_WINDOW);
+                let candidates: Vec<Candidate> = hits
+                    .iter()
+                    .map(|m| Candidate {
+                        id: m.id,
+                        created_at: m.created_at,
+                        content: m.content.clone(),
+                    })
+                    .collect();
+                rank(&search.query, &candidates, search.after, search.limit)
+                    .into_iter()
+                    .filter_map(|p| {
+                        hits.iter()
+                            .find(|m| m.id == p.id)
+                            .map(|m| (*m, p.relevance))
+                    })
+                    .collect()
+            }
+        };
+        page.into_iter()
+            .map(|(m, relevance)| {
                 Ok(SearchHit {
                     message: state.message_view(m, Some(search.viewer))?,
                     snippet: search.query.snippet(&m.content),
+                    relevance,
                 })
             })
             .collect()
