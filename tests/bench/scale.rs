@@ -2,7 +2,7 @@
 //! holds one 1,000,000-message conversation, a user in 5,000 conversations,
 //! and some 4,000,000 more messages around them.
 //!
-//! `cargo xtask bench scale [--big N] [--others N] [--iterations N]`
+//! `cargo xtask bench scale [--big N] [--others N] [--iterations N] [--keep]`
 //!
 //! The data is written in bulk SQL (below, `seed`): users 1..1000 of org 1;
 //! conversation 1 is the big one, with members 1 (the measured user, whose
@@ -34,6 +34,8 @@ struct Options {
     big: i64,
     others: i64,
     iterations: usize,
+    /// Leave the database (and its server) behind, to study it with psql.
+    keep: bool,
 }
 
 fn options() -> Options {
@@ -41,15 +43,20 @@ fn options() -> Options {
         big: 1_000_000,
         others: 4_000_000,
         iterations: 100,
+        keep: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--keep" {
+            options.keep = true;
+            continue;
+        }
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--big" => options.big = value.parse().expect("--big N"),
             "--others" => options.others = value.parse().expect("--others N"),
             "--iterations" => options.iterations = value.parse().expect("--iterations N"),
-            _ => panic!("usage: bench-scale [--big N] [--others N] [--iterations N]"),
+            _ => panic!("usage: bench-scale [--big N] [--others N] [--iterations N] [--keep]"),
         }
     }
     options
@@ -188,6 +195,10 @@ async fn main() {
         .expect("explaining")
     {
         println!("\n#### {name}\n```\n{plan}\n```");
+    }
+    if options.keep {
+        eprintln!("kept: {} (server at {})", server.database_url(), server.base());
+        std::mem::forget(server);
     }
 }
 
