@@ -197,7 +197,11 @@ async fn main() {
         println!("\n#### {name}\n```\n{plan}\n```");
     }
     if options.keep {
-        eprintln!("kept: {} (server at {})", server.database_url(), server.base());
+        eprintln!(
+            "kept: {} (server at {})",
+            server.database_url(),
+            server.base()
+        );
         std::mem::forget(server);
     }
 }
