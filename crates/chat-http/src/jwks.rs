@@ -48,6 +48,8 @@ pub(crate) struct JwksKeys {
 struct Cache {
     keys: HashMap<String, VerificationKey>,
     fetched_at: Option<Instant>,
+    /// Why the last fetch failed, if it did.
+    last_error: Option<String>,
 }
 
 impl JwksKeys {
@@ -98,8 +100,16 @@ impl JwksKeys {
     /// Fetches the set unless another request did since `seen_fetch`.
     async fn refresh(&self, seen_fetch: Option<Instant>) -> Result<(), String> {
         let _one_at_a_time = self.fetching.lock().await;
-        if self.cached("").1 != seen_fetch {
-            return Ok(());
+        {
+            let cache = self
+                .cache
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.fetched_at != seen_fetch {
+                // Another request fetched while this one waited: its outcome
+                // is this one's.
+                return cache.last_error.clone().map_or(Ok(()), Err);
+            }
         }
         let result = self.fetch().await;
         let mut cache = self
@@ -113,10 +123,12 @@ impl JwksKeys {
             Ok(keys) => {
                 tracing::info!(url = %self.url, keys = keys.len(), "JWKS fetched");
                 cache.keys = keys;
+                cache.last_error = None;
                 Ok(())
             }
             Err(e) => {
                 tracing::warn!(url = %self.url, error = %e, "JWKS fetch failed; keeping the known keys");
+                cache.last_error = Some(e.clone());
                 Err(e)
             }
         }

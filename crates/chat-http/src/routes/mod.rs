@@ -55,11 +55,7 @@ where
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    web::resource(path)
-        .route(web::post().to(handler))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed("POST"))
-        }))
+    only(path, web::post().to(handler), "POST")
 }
 
 /// A `GET` endpoint outside the contract (health, the description); other
@@ -70,10 +66,15 @@ where
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
+    only(path, web::get().to(handler), "GET")
+}
+
+/// `path` answered by `route` alone; other methods get 405 naming `allow`.
+fn only(path: &str, route: actix_web::Route, allow: &'static str) -> actix_web::Resource {
     web::resource(path)
-        .route(web::get().to(handler))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed("GET"))
+        .route(route)
+        .default_service(web::to(move || async move {
+            Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed(allow))
         }))
 }
 
