@@ -14,6 +14,7 @@ pub mod limits;
 pub mod links;
 pub mod message;
 pub mod ports;
+pub mod push;
 pub mod rules;
 pub mod search;
 pub mod service;
