@@ -496,3 +496,61 @@ async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
     // An unknown path is still 404.
     assert_envelope(&server.get("/chat/nothing-here").await, 404, "not_found");
 }
+
+#[tokio::test]
+async fn search_order_and_cursors_are_checked() {
+    let server = TestServer::in_memory();
+    let token = server.token(1, 1);
+    let path = "/chat/messages/search";
+    let reply = server
+        .post(&token, path, json!({"query": "hello", "order": "best"}))
+        .await;
+    assert_envelope(&reply, 422, "validation_failed");
+    assert_eq!(reply.body["error"]["details"]["field"], "order");
+
+    let dm = server
+        .post(
+            &token,
+            "/chat/conversations/create",
+            json!({"kind": "group", "name": "search"}),
+        )
+        .await;
+    let id = dm.body["id"].as_str().unwrap_or_default().to_owned();
+    for n in 0..3 {
+        server
+            .post(
+                &token,
+                "/chat/messages/send",
+                json!({"conversationId": id, "content": format!("hello {n}")}),
+            )
+            .await;
+    }
+    let first = server
+        .post(
+            &token,
+            path,
+            json!({"query": "hello ", "order": "relevance", "limit": 1}),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let cursor = first.body["page"]["nextCursor"].clone();
+    assert!(cursor.is_string(), "{:?}", first.body);
+    // A relevance cursor does not continue a newest-first search.
+    let mixed = server
+        .post(&token, path, json!({"query": "hello ", "cursor": cursor}))
+        .await;
+    assert_envelope(&mixed, 422, "validation_failed");
+    assert_eq!(mixed.body["error"]["details"]["field"], "cursor");
+    let next = server
+        .post(
+            &token,
+            path,
+            json!({"query": "hello ", "order": "relevance", "limit": 1, "cursor": cursor}),
+        )
+        .await;
+    assert_eq!(next.status, 200, "{:?}", next.body);
+    assert_ne!(
+        next.body["data"][0]["message"]["id"],
+        first.body["data"][0]["message"]["id"]
+    );
+}

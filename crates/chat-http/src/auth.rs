@@ -9,7 +9,7 @@ use chat_domain::user::{Caller, User};
 use chat_domain::{OrgId, UserId};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
-use serde::Deserialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +24,20 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct Authenticator {
     keys: Keys,
-    validation: Validation,
+    /// The claim checks, one per algorithm a key may have (built once: a
+    /// request only picks the one of its key).
+    validations: Vec<(Algorithm, Validation)>,
     claims: ClaimNames,
 }
+
+/// The algorithms a key may have: HS256 for a shared secret, RS256, ES256
+/// and EdDSA for public keys.
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::HS256,
+    Algorithm::RS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
 
 #[derive(Clone)]
 enum Keys {
@@ -135,20 +146,26 @@ impl Authenticator {
                 Keys::Jwks(JwksKeys::new(url.clone(), *refresh_every)?)
             }
         };
-        // The algorithm list is set per token from its key (`verify`).
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
-        if let Some(issuer) = &rules.issuer {
-            validation.set_issuer(&[issuer]);
-        }
-        match &rules.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
-        }
+        // Each validation allows exactly one algorithm: the key's.
+        let validations = ALGORITHMS
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.validate_nbf = true;
+                validation.set_required_spec_claims(&["exp"]);
+                if let Some(issuer) = &rules.issuer {
+                    validation.set_issuer(&[issuer]);
+                }
+                match &rules.audience {
+                    Some(audience) => validation.set_audience(&[audience]),
+                    None => validation.validate_aud = false,
+                }
+                (algorithm, validation)
+            })
+            .collect();
         Ok(Self {
             keys,
-            validation,
+            validations,
             claims: ClaimNames {
                 user_id: rules.user_id_claim.clone(),
                 org_id: rules.org_id_claim.clone(),
@@ -167,7 +184,7 @@ impl Authenticator {
     /// be fetched and none is known for the token.
     pub async fn verify(&self, token: &str) -> Result<User, ApiError> {
         let key = match &self.keys {
-            Keys::Static(key) => key.clone(),
+            Keys::Static(key) => Cow::Borrowed(key),
             Keys::Jwks(keys) => {
                 let header = decode_header(token)
                     .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
@@ -175,7 +192,7 @@ impl Authenticator {
                     .kid
                     .ok_or_else(|| ApiError::unauthenticated("token has no kid"))?;
                 match keys.key(&kid).await {
-                    Lookup::Found(key) => key,
+                    Lookup::Found(key) => Cow::Owned(key),
                     Lookup::Unknown => {
                         return Err(ApiError::unauthenticated("token signed by an unknown key"));
                     }
@@ -187,17 +204,22 @@ impl Authenticator {
                 }
             }
         };
-        let mut validation = self.validation.clone();
-        validation.algorithms = vec![key.algorithm];
-        let data = decode::<Claims>(token, &key.key, &validation)
+        let validation = self
+            .validations
+            .iter()
+            .find(|(algorithm, _)| *algorithm == key.algorithm)
+            .map(|(_, validation)| validation)
+            .ok_or_else(|| ApiError::unauthenticated("unsupported key algorithm"))?;
+        // Every claim: which ones hold the ids is configuration.
+        let data = decode::<Claims>(token, &key.key, validation)
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
         let mut claims = data.claims;
-        let id = int_claim(&claims.other, &self.claims.user_id)?;
+        let id = int_claim(&claims, &self.claims.user_id)?;
         let org = match self.claims.fixed_org {
             Some(org) => org,
-            None => int_claim(&claims.other, &self.claims.org_id)?,
+            None => int_claim(&claims, &self.claims.org_id)?,
         };
-        let text = |claims: &mut Claims, name: &str| match claims.other.remove(name) {
+        let text = |claims: &mut Claims, name: &str| match claims.remove(name) {
             Some(serde_json::Value::String(text)) => Some(without_nul(text)),
             _ => None,
         };
@@ -211,12 +233,7 @@ impl Authenticator {
     }
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    /// Every claim: which ones hold the ids is configuration.
-    #[serde(flatten)]
-    other: serde_json::Map<String, serde_json::Value>,
-}
+type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// An id claim: a decimal string (C2) or, leniently, a JSON integer.
 fn int_claim(

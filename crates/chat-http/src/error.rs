@@ -206,3 +206,44 @@ pub(crate) struct ErrorBody {
 pub(crate) struct ErrorDetails {
     field: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::names::ERROR_CODES;
+
+    /// Every refusal the API can answer is in the table the description is
+    /// built from, with the status the contract gives its code.
+    #[test]
+    fn every_answered_code_is_described_with_its_status() {
+        let answered = [
+            ApiError::unauthenticated("x"),
+            ApiError::validation("field", "x"),
+            ApiError::payload_too_large("x"),
+            ApiError::no_such_operation(),
+            ApiError::method_not_allowed("POST"),
+            ChatError::NotFound("conversation").into(),
+            ChatError::Forbidden("x".to_owned()).into(),
+            ChatError::Conflict("x".to_owned()).into(),
+            ChatError::RateLimited {
+                retry_after_secs: 1,
+            }
+            .into(),
+            ChatError::Unavailable(anyhow::anyhow!("x")).into(),
+            ChatError::Unexpected(anyhow::anyhow!("x")).into(),
+        ];
+        for error in answered {
+            assert!(
+                ERROR_CODES
+                    .iter()
+                    .any(|(code, status, _)| *code == error.code()
+                        && *status == error.status.as_u16()),
+                "{} ({}) is not in ERROR_CODES",
+                error.code(),
+                error.status
+            );
+        }
+        // And nothing is described that is never answered.
+        assert_eq!(ERROR_CODES.len(), 10);
+    }
+}
