@@ -165,9 +165,14 @@ fn cargo_deny() -> anyhow::Result<()> {
     ]
     .iter()
     .any(|sign| report.contains(sign));
+    // A copy is a database directory (a failed fetch leaves only a lock
+    // file behind, which is no copy).
     let local_copy = std::env::var_os("HOME")
         .map(|home| std::path::PathBuf::from(home).join(".cargo/advisory-dbs"))
-        .is_some_and(|dir| dir.read_dir().is_ok_and(|mut d| d.next().is_some()));
+        .and_then(|dir| dir.read_dir().ok())
+        .is_some_and(|mut entries| {
+            entries.any(|e| e.is_ok_and(|e| e.path().join("crates").is_dir()))
+        });
     if unreachable && local_copy {
         // Checked against the copy on this machine, as old as that copy.
         return run("cargo", &["deny", "--offline", "check", "advisories"]);
