@@ -31,6 +31,14 @@ impl ManualClock {
     }
 }
 
+impl ManualClock {
+    /// Moves the clock on, as if that much time had passed.
+    pub fn advance(&self, millis: i64) {
+        let mut now = self.now.lock().unwrap();
+        *now = Timestamp::from_unix_millis(now.unix_millis() + millis).unwrap();
+    }
+}
+
 impl Default for ManualClock {
     fn default() -> Self {
         Self::new()
@@ -53,6 +61,20 @@ pub struct SequentialEventIds(AtomicU64);
 impl EventIds for SequentialEventIds {
     fn next_event_id(&self) -> EventId {
         EventId::new(format!("e{}", self.0.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+}
+
+/// Renders the part of an envelope the suite reads back from a store: the
+/// type and the event id (the wire shapes have their own tests).
+pub struct TypeAndIdEncoder;
+
+impl chat_domain::events::EventEncoder for TypeAndIdEncoder {
+    fn encode(&self, event: &OutboxEvent) -> String {
+        format!(
+            r#"{{"type":"{}","eventId":"{}","data":{{}}}}"#,
+            event.payload.event_type(),
+            event.id.as_str()
+        )
     }
 }
 
@@ -201,6 +223,7 @@ pub struct Harness {
     pub fetcher: Arc<CannedFetcher>,
     /// The object store: bytes by key.
     pub objects: Arc<MemoryObjects>,
+    clock: Arc<ManualClock>,
     outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
     _guard: Box<dyn Any + Send>,
 }
@@ -228,11 +251,13 @@ impl Harness {
             + chat_domain::ports::SearchRepository
             + chat_domain::ports::LinkPreviewRepository
             + chat_domain::ports::AttachmentRepository
+            + chat_domain::ports::EventHistoryRepository
             + 'static,
     {
         let users: Arc<dyn UserRepository> = store.clone();
         let fetcher = Arc::new(CannedFetcher::default());
         let objects = Arc::new(MemoryObjects::default());
+        let clock = Arc::new(ManualClock::new());
         let ports = Ports {
             users: users.clone(),
             conversations: store.clone(),
@@ -241,7 +266,7 @@ impl Harness {
             messages: store.clone(),
             reactions: store.clone(),
             search: store.clone(),
-            clock: Arc::new(ManualClock::new()),
+            clock: clock.clone(),
             event_ids: Arc::new(SequentialEventIds::default()),
             ephemeral: Arc::new(DiscardEphemeral),
             tokens: Arc::new(NoTokens),
@@ -249,6 +274,7 @@ impl Harness {
             fetcher: fetcher.clone(),
             attachments: store.clone(),
             objects: objects.clone(),
+            event_history: store.clone(),
         };
         Self {
             // Cases send in bursts; the rate limit has its own tests.
@@ -262,6 +288,7 @@ impl Harness {
             users,
             fetcher,
             objects,
+            clock,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),
         }
@@ -281,6 +308,11 @@ impl Harness {
             user_id: UserId::new(id),
             org_id: OrgId::new(org),
         }
+    }
+
+    /// Moves the service's clock on.
+    pub fn advance_clock(&self, millis: i64) {
+        self.clock.advance(millis);
     }
 
     /// How many links were fetched so far.

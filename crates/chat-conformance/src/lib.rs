@@ -12,7 +12,7 @@ mod harness;
 
 pub use harness::{
     CannedFetcher, Harness, ManualClock, MemoryObjects, OutboxRead, SequentialEventIds,
-    event_channels,
+    TypeAndIdEncoder, event_channels,
 };
 
 /// Expands to one `#[tokio::test]` per case, each on a fresh store made by
@@ -88,6 +88,13 @@ macro_rules! conformance_suite {
             upload_rules_hold,
             avatars_are_ready_attachments_of_the_conversation,
             the_janitor_removes_uploads_never_finalized,
+            conversation_events_are_numbered_and_kept,
+            event_reads_are_checked,
+            concurrent_writers_keep_the_event_sequence_gap_free,
+            members_see_events_from_joining_until_removal,
+            personal_events_are_numbered_per_user,
+            sync_reports_what_changed_since_the_cursor,
+            readers_older_than_what_is_kept_reload,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -119,6 +119,9 @@ pub struct Conversation {
     /// The newest `seq` handed out (replies included); 0 before any message.
     pub last_seq: i64,
     pub member_count: i64,
+    /// The number of the conversation's newest event (`eventSeq` on
+    /// `chat:<id>`); 0 before any.
+    pub last_event_seq: i64,
 }
 
 impl Conversation {
@@ -143,6 +146,10 @@ pub struct Membership {
     /// Messages with `seq` at or below this are not visible to the member
     /// (`sinceJoin` history for members added later; 0 otherwise).
     pub history_from_seq: i64,
+    /// Events numbered at or below this are not the member's: the
+    /// conversation's `lastEventSeq` when a `sinceJoin` member was added
+    /// later, 0 otherwise.
+    pub history_from_event_seq: i64,
     /// The read cursor: messages with `seq` at or below it are read.
     pub last_read_seq: i64,
     pub last_read_message_id: Option<MessageId>,
@@ -158,6 +165,21 @@ impl Membership {
     /// Whether the member sees the message with this `seq`.
     pub fn sees_seq(&self, seq: i64) -> bool {
         seq > self.history_from_seq
+    }
+
+    /// Whether the member sees a conversation event when catching up: from
+    /// the moment they could read the conversation on, and never one about a
+    /// message they cannot see.
+    pub fn sees_event(&self, event_seq: i64, message_seq: Option<i64>) -> bool {
+        event_seq > self.history_from_event_seq && message_seq.is_none_or(|seq| self.sees_seq(seq))
+    }
+
+    /// What the store filters a catch-up read by, for [`Self::sees_event`].
+    pub fn event_visibility(&self) -> crate::catch_up::EventVisibility {
+        crate::catch_up::EventVisibility {
+            from_event_seq: self.history_from_event_seq,
+            hidden_through_message_seq: self.history_from_seq,
+        }
     }
 }
 

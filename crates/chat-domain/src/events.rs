@@ -87,6 +87,38 @@ pub enum MemberChange {
     Updated,
 }
 
+/// The event types that carry no `eventSeq` and are not kept (see
+/// [`OutboxEvent::is_numbered`]).
+pub const UNNUMBERED_EVENT_TYPES: [&str; 2] = ["typing", "unread.updated"];
+
+impl OutboxEvent {
+    /// Whether the event takes the next number of its stream (`eventSeq`)
+    /// and is kept for catching up. Two kinds are not: `typing` (ephemeral,
+    /// as the contract says) and `unread.updated`, a figure derived from the
+    /// conversation's numbered events and the member's read state. Numbering
+    /// it would cost every member's personal stream a locked write per
+    /// message, unbounded in an org channel; a client that missed one
+    /// reads get-unread-counts (decision 0010).
+    pub fn is_numbered(&self) -> bool {
+        !UNNUMBERED_EVENT_TYPES.contains(&self.payload.event_type())
+    }
+
+    /// The `seq` of the message the event is about, so that a member who
+    /// cannot see that message (`sinceJoin`) does not get it when catching up.
+    pub fn message_seq(&self) -> Option<i64> {
+        match &self.payload {
+            EventPayload::MessageCreated(view)
+            | EventPayload::MessageUpdated(view)
+            | EventPayload::MessageDeleted(view) => Some(view.message.seq),
+            EventPayload::ReactionUpdated(update) => Some(update.message_seq),
+            EventPayload::PinAdded(update) | EventPayload::PinRemoved(update) => {
+                Some(update.message_seq)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl EventPayload {
     /// The contract's event `type`.
     pub fn event_type(&self) -> &'static str {
@@ -123,6 +155,8 @@ impl EventPayload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReactionUpdate {
     pub message_id: MessageId,
+    /// The message's position, for visibility (not on the wire).
+    pub message_seq: i64,
     pub emoji: String,
     pub user_id: UserId,
     pub delta: i64,
@@ -133,6 +167,8 @@ pub struct ReactionUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinUpdate {
     pub message_id: MessageId,
+    /// The message's position, for visibility (not on the wire).
+    pub message_seq: i64,
     pub pinned_by: UserId,
 }
 

@@ -6,6 +6,7 @@
 //! the ports in [`ports`]; [`service::ChatService`] holds the use cases.
 
 pub mod attachment;
+pub mod catch_up;
 pub mod conversation;
 pub mod error;
 pub mod events;

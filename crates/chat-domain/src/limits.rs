@@ -49,6 +49,9 @@ pub struct Limits {
     pub messages_page: PageSize,
     /// Default and maximum page size of the other lists.
     pub other_page: PageSize,
+    /// How long numbered events are kept for catching up, in milliseconds
+    /// (`CHAT_EVENT_RETENTION`).
+    pub event_retention_ms: i64,
 }
 
 /// A list's default and maximum page size.
@@ -112,6 +115,7 @@ impl Default for Limits {
                 default: 50,
                 max: 100,
             },
+            event_retention_ms: 30 * 24 * 60 * 60 * 1000,
         }
     }
 }

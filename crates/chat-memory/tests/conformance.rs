@@ -7,7 +7,9 @@ use chat_domain::events::EventPayload;
 use chat_memory::InMemoryStore;
 
 async fn fresh() -> Harness {
-    let store = Arc::new(InMemoryStore::new());
+    let store = Arc::new(InMemoryStore::new(Arc::new(
+        chat_conformance::TypeAndIdEncoder,
+    )));
     let outbox_store = store.clone();
     Harness::new(
         store,

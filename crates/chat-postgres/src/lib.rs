@@ -8,6 +8,7 @@
 mod attachments;
 mod conversations;
 mod error;
+mod events;
 mod members;
 mod messages;
 mod migrate;

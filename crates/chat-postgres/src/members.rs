@@ -207,9 +207,12 @@ impl MemberRepository for PgStore {
             // Late joiners start caught up; sinceJoin hides what came before.
             diesel::sql_query(
                 "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, \
-                   history_from_seq, last_read_seq, read_top_ordinal, last_read_message_id) \
+                   history_from_seq, history_from_event_seq, last_read_seq, read_top_ordinal, \
+                   last_read_message_id) \
                  SELECT c.id, u, 'member', $3, \
-                   CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END, c.last_seq, c.top_count, \
+                   CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_seq ELSE 0 END, \
+                   CASE WHEN c.history_mode = 'sinceJoin' THEN c.last_event_seq ELSE 0 END, \
+                   c.last_seq, c.top_count, \
                    (SELECT x.id FROM messages x WHERE x.conversation_id = c.id AND x.parent_id IS NULL \
                       ORDER BY x.seq DESC LIMIT 1) \
                  FROM conversations c, unnest($2::bigint[]) AS u WHERE c.id = $1",

@@ -2,9 +2,15 @@
 //!
 //! Rows have the shape Centrifugo's PostgreSQL consumer reads: `method` is a
 //! server API method (`publish` or `broadcast`), `payload` its params with an
-//! `idempotency_key`, `partition` the conversation's partition. Events for a
+//! `idempotency_key`, `partition` the ordering partition. Events for a
 //! conversation's channel are written while holding that conversation's row
 //! lock, so their ids are in commit order within the conversation.
+//!
+//! Numbered events (decision 0010) take the next `eventSeq` of their stream
+//! in the same statement that writes them: the conversation's counter on its
+//! row (whose lock the statement takes or already holds), a user's on their
+//! `chat_personal_streams` row. The statement keeps the envelope, with its
+//! number, in the stream's history table and publishes that same envelope.
 
 use std::sync::Arc;
 
@@ -12,8 +18,9 @@ use chat_domain::events::{
     Audience, EventEncoder, OutboxEvent, conversation_channel, personal_channel,
 };
 use chat_domain::{ConversationId, UserId};
-use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
 
 use crate::error::StoreResult;
 use crate::pipeline::Pipeline;
@@ -23,9 +30,9 @@ use crate::rows::IdRow;
 /// Channels per `broadcast` row: bounds the size of one publish call.
 const BROADCAST_CHUNK: usize = 1_000;
 
-/// Rows to insert into the outbox, in order.
+/// Unnumbered rows to insert into the outbox, in order.
 #[derive(Default)]
-pub(crate) struct OutboxRows {
+struct OutboxRows {
     methods: Vec<String>,
     payloads: Vec<String>,
     partitions: Vec<i32>,
@@ -38,11 +45,10 @@ impl OutboxRows {
         self.partitions.push(partition);
     }
 
-    /// Inserts the rows: one statement, so it can travel with the COMMIT.
-    /// `unnest` keeps the array order, so ids follow the events' order. One
-    /// notification per statement wakes the drainers (a statement-level
-    /// trigger).
-    pub(crate) async fn insert(self, mut conn: &AsyncPgConnection) -> StoreResult<()> {
+    /// Inserts the rows in one statement. `unnest` keeps the array order, so
+    /// ids follow the events' order. One notification per statement wakes
+    /// the drainers (a statement-level trigger).
+    async fn insert(self, mut conn: &AsyncPgConnection) -> StoreResult<()> {
         if self.methods.is_empty() {
             return Ok(());
         }
@@ -61,6 +67,202 @@ impl OutboxRows {
     }
 }
 
+/// Numbered events to conversations' channels, in order.
+#[derive(Default)]
+struct ConversationEventRows {
+    conversation_ids: Vec<i64>,
+    event_ids: Vec<String>,
+    event_types: Vec<String>,
+    envelopes: Vec<String>,
+    message_seqs: Vec<Option<i64>>,
+    occurred_at: Vec<OffsetDateTime>,
+}
+
+/// Numbers, keeps and publishes events to conversations' channels: one
+/// statement. The `UPDATE` takes each conversation's next numbers (and its
+/// row lock, when the change does not hold it yet) before any outbox id is
+/// drawn. An event of a conversation that is gone (none today: deletes write
+/// their events first) is still published, without a number.
+const INSERT_CONVERSATION_EVENTS: &str = "\
+WITH input AS ( \
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                         $6::timestamptz[]) WITH ORDINALITY \
+        AS e(conversation_id, event_id, event_type, envelope, message_seq, occurred_at, ord)), \
+counts AS (SELECT conversation_id, count(*) AS n FROM input GROUP BY conversation_id), \
+bumped AS ( \
+    UPDATE conversations c \
+    SET last_event_seq = c.last_event_seq + counts.n, events_xid = pg_current_xact_id() \
+    FROM counts WHERE c.id = counts.conversation_id \
+    RETURNING c.id, c.last_event_seq - counts.n AS base), \
+numbered AS ( \
+    SELECT i.*, b.base + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) \
+               AS event_seq \
+    FROM input i LEFT JOIN bumped b ON b.id = i.conversation_id), \
+stamped AS ( \
+    SELECT n.*, CASE \
+        WHEN n.event_seq IS NULL THEN n.envelope::jsonb \
+        WHEN n.envelope::jsonb -> 'data' ? 'lastEventSeq' \
+            THEN jsonb_set(n.envelope::jsonb, '{data,lastEventSeq}', to_jsonb(n.event_seq)) \
+                 || jsonb_build_object('eventSeq', n.event_seq) \
+        ELSE n.envelope::jsonb || jsonb_build_object('eventSeq', n.event_seq) END AS data \
+    FROM numbered n), \
+kept AS ( \
+    INSERT INTO chat_conversation_events \
+        (conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, envelope) \
+    SELECT conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, data \
+    FROM stamped WHERE event_seq IS NOT NULL) \
+INSERT INTO chat_outbox (method, payload, partition) \
+SELECT 'publish', \
+       jsonb_build_object('channel', 'chat:' || conversation_id, 'data', data, \
+                          'idempotency_key', event_id), \
+       mod(mod(conversation_id, $7) + $7, $7) \
+FROM stamped ORDER BY ord";
+
+impl ConversationEventRows {
+    fn push(&mut self, event: &OutboxEvent, envelope: String) {
+        self.conversation_ids.push(event.conversation_id.get());
+        self.event_ids.push(event.id.as_str().to_owned());
+        self.event_types.push(event.payload.event_type().to_owned());
+        self.envelopes.push(envelope);
+        self.message_seqs.push(event.message_seq());
+        self.occurred_at.push(event.occurred_at.datetime());
+    }
+
+    async fn insert(self, mut conn: &AsyncPgConnection, partitions: i32) -> StoreResult<()> {
+        if self.conversation_ids.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query(INSERT_CONVERSATION_EVENTS)
+            .bind::<Array<BigInt>, _>(self.conversation_ids)
+            .bind::<Array<Text>, _>(self.event_ids)
+            .bind::<Array<Text>, _>(self.event_types)
+            .bind::<Array<Text>, _>(self.envelopes)
+            .bind::<Array<Nullable<BigInt>>, _>(self.message_seqs)
+            .bind::<Array<Timestamptz>, _>(self.occurred_at)
+            .bind::<BigInt, _>(i64::from(partitions.max(1)))
+            .prepared()
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Numbered events to users' personal channels, in order: each to one user,
+/// or to every member of a conversation (resolved in the statement, under
+/// the conversation's lock, which the change holds).
+#[derive(Default)]
+struct PersonalEventRows {
+    user_ids: Vec<Option<i64>>,
+    members_of: Vec<Option<i64>>,
+    event_ids: Vec<String>,
+    event_types: Vec<String>,
+    envelopes: Vec<String>,
+    occurred_at: Vec<OffsetDateTime>,
+}
+
+/// Numbers, keeps and publishes personal events: one statement. Streams are
+/// bumped in user id order, so two changes that number the same users never
+/// wait on each other in a cycle. Personal events are partitioned by user,
+/// so each personal channel gets its events in number order.
+const INSERT_PERSONAL_EVENTS: &str = "\
+WITH input AS ( \
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                         $6::timestamptz[]) WITH ORDINALITY \
+        AS e(user_id, members_of, event_id, event_type, envelope, occurred_at, ord)), \
+addressed AS ( \
+    SELECT ord, user_id, event_id, event_type, envelope, occurred_at \
+    FROM input WHERE user_id IS NOT NULL \
+    UNION ALL \
+    SELECT i.ord, m.user_id, i.event_id, i.event_type, i.envelope, i.occurred_at \
+    FROM input i JOIN conversation_members m ON m.conversation_id = i.members_of \
+    WHERE i.user_id IS NULL), \
+counts AS (SELECT user_id, count(*) AS n FROM addressed GROUP BY user_id), \
+bumped AS ( \
+    INSERT INTO chat_personal_streams AS s (user_id, last_event_seq) \
+    SELECT user_id, n FROM counts ORDER BY user_id \
+    ON CONFLICT (user_id) DO UPDATE SET last_event_seq = s.last_event_seq + EXCLUDED.last_event_seq \
+    RETURNING s.user_id, s.last_event_seq), \
+numbered AS ( \
+    SELECT a.*, b.last_event_seq - c.n \
+               + row_number() OVER (PARTITION BY a.user_id ORDER BY a.ord) AS event_seq \
+    FROM addressed a JOIN counts c USING (user_id) JOIN bumped b USING (user_id)), \
+stamped AS ( \
+    SELECT n.*, n.envelope::jsonb || jsonb_build_object('eventSeq', n.event_seq) AS data \
+    FROM numbered n), \
+kept AS ( \
+    INSERT INTO chat_personal_events \
+        (user_id, event_seq, event_id, event_type, occurred_at, envelope) \
+    SELECT user_id, event_seq, event_id, event_type, occurred_at, data FROM stamped) \
+INSERT INTO chat_outbox (method, payload, partition) \
+SELECT 'publish', \
+       jsonb_build_object('channel', 'personal:' || user_id, 'data', data, \
+                          'idempotency_key', event_id), \
+       mod(mod(user_id, $7) + $7, $7) \
+FROM stamped ORDER BY user_id, event_seq";
+
+impl PersonalEventRows {
+    fn push(&mut self, event: &OutboxEvent, envelope: String) {
+        let mut add = |user: Option<i64>, members_of: Option<i64>| {
+            self.user_ids.push(user);
+            self.members_of.push(members_of);
+            self.event_ids.push(event.id.as_str().to_owned());
+            self.event_types.push(event.payload.event_type().to_owned());
+            self.envelopes.push(envelope.clone());
+            self.occurred_at.push(event.occurred_at.datetime());
+        };
+        match &event.audience {
+            Audience::Users(users) => {
+                for user in users {
+                    add(Some(user.get()), None);
+                }
+            }
+            Audience::Members => add(None, Some(event.conversation_id.get())),
+            Audience::Conversation => {}
+        }
+    }
+
+    async fn insert(self, mut conn: &AsyncPgConnection, partitions: i32) -> StoreResult<()> {
+        if self.event_ids.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query(INSERT_PERSONAL_EVENTS)
+            .bind::<Array<Nullable<BigInt>>, _>(self.user_ids)
+            .bind::<Array<Nullable<BigInt>>, _>(self.members_of)
+            .bind::<Array<Text>, _>(self.event_ids)
+            .bind::<Array<Text>, _>(self.event_types)
+            .bind::<Array<Text>, _>(self.envelopes)
+            .bind::<Array<Timestamptz>, _>(self.occurred_at)
+            .bind::<BigInt, _>(i64::from(partitions.max(1)))
+            .prepared()
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Everything a change's events become: at most three statements.
+pub(crate) struct EventRows {
+    conversation: ConversationEventRows,
+    personal: PersonalEventRows,
+    plain: OutboxRows,
+    partitions: i32,
+}
+
+impl EventRows {
+    /// Runs the statements, pipelined when awaited with others: the
+    /// conversations' numbered events first (their `UPDATE` takes the
+    /// conversation locks), then the personal ones, then the rest.
+    pub(crate) async fn insert(self, conn: &AsyncPgConnection) -> StoreResult<()> {
+        futures_util::future::try_join3(
+            self.conversation.insert(conn, self.partitions),
+            self.personal.insert(conn, self.partitions),
+            self.plain.insert(conn),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// Writes events as outbox rows: how they are encoded, and into how many
 /// partitions.
 #[derive(Clone)]
@@ -70,43 +272,36 @@ pub(crate) struct OutboxWriter {
 }
 
 impl OutboxWriter {
-    /// Writes `events` in the transaction of `conn`, taking each
-    /// conversation's row lock first.
+    /// Writes `events` in the transaction of `conn`, taking the row lock of
+    /// each conversation whose members are addressed first.
     pub(crate) async fn write(
         &self,
         conn: &mut AsyncPgConnection,
         events: Vec<OutboxEvent>,
     ) -> StoreResult<()> {
-        for event in &events {
-            if matches!(event.audience, Audience::Conversation) {
-                lock_conversation(conn, event.conversation_id).await?;
-            }
+        for id in member_audiences(&events) {
+            lock_conversation(conn, id).await?;
         }
         self.rows_for_locked(conn, events).await?.insert(conn).await
     }
 
     /// Writes `events` as the last statements of a pipelined transaction and
-    /// commits it, in one round trip when no event goes to all members of a
-    /// conversation: the conversation row locks, the insert and COMMIT are
-    /// sent together, in that order. (Events to all members read the member
-    /// list under the lock first: one round trip more.)
+    /// commits it, in one round trip when no unnumbered event goes to all
+    /// members of a large conversation: the row locks of the conversations
+    /// whose members are addressed, the inserts and COMMIT are sent
+    /// together, in that order. (Unnumbered events to all members become
+    /// broadcasts built from the member list, read under the lock first:
+    /// one round trip more.)
     pub(crate) async fn write_and_commit(
         &self,
         tx: &Pipeline<'_>,
         events: Vec<OutboxEvent>,
     ) -> StoreResult<()> {
-        let mut locks: Vec<ConversationId> = events
-            .iter()
-            .filter(|e| matches!(e.audience, Audience::Conversation | Audience::Members))
-            .map(|e| e.conversation_id)
-            .collect();
-        locks.sort_unstable();
-        locks.dedup();
+        let mut locks = member_audiences(&events);
         if events
             .iter()
-            .any(|e| matches!(e.audience, Audience::Members))
+            .any(|e| !e.is_numbered() && matches!(e.audience, Audience::Members))
         {
-            // The member list must be read under the lock.
             for id in std::mem::take(&mut locks) {
                 lock_conversation(tx.conn(), id).await?;
             }
@@ -125,38 +320,65 @@ impl OutboxWriter {
         .await
     }
 
-    /// The rows for `events` of conversations whose rows this transaction
-    /// already holds locked. Reads only for events to all members.
+    /// The statements for `events`. Reads only for unnumbered events to all
+    /// members of a conversation (whose row lock the transaction must hold).
     pub(crate) async fn rows_for_locked(
         &self,
         conn: &AsyncPgConnection,
         events: Vec<OutboxEvent>,
-    ) -> StoreResult<OutboxRows> {
-        let mut rows = OutboxRows::default();
+    ) -> StoreResult<EventRows> {
+        let mut rows = EventRows {
+            conversation: ConversationEventRows::default(),
+            personal: PersonalEventRows::default(),
+            plain: OutboxRows::default(),
+            partitions: self.partitions,
+        };
         for event in events {
-            let partition = partition_of(event.conversation_id, self.partitions);
             let envelope = self.encoder.encode(&event);
+            if event.is_numbered() {
+                match event.audience {
+                    Audience::Conversation => rows.conversation.push(&event, envelope),
+                    Audience::Users(_) | Audience::Members => {
+                        rows.personal.push(&event, envelope);
+                    }
+                }
+                continue;
+            }
+            let partition = partition_of(event.conversation_id, self.partitions);
             let key = event.id.as_str();
             match &event.audience {
                 Audience::Conversation => {
                     let channel = conversation_channel(event.conversation_id);
-                    rows.push(
+                    rows.plain.push(
                         "publish",
                         publish_params(&channel, &envelope, key),
                         partition,
                     );
                 }
                 Audience::Users(users) => {
-                    push_personal(&mut rows, users, &envelope, key, partition);
+                    push_personal(&mut rows.plain, users, &envelope, key, partition);
                 }
                 Audience::Members => {
                     let users = member_ids(conn, event.conversation_id).await?;
-                    push_personal(&mut rows, &users, &envelope, key, partition);
+                    push_personal(&mut rows.plain, &users, &envelope, key, partition);
                 }
             }
         }
         Ok(rows)
     }
+}
+
+/// The conversations whose members an event addresses, sorted: their member
+/// lists must be read under their row locks.
+fn member_audiences(events: &[OutboxEvent]) -> Vec<ConversationId> {
+    let mut ids: Vec<ConversationId> = events
+        .iter()
+        .filter(|e| matches!(e.audience, Audience::Members))
+        .map(|e| e.conversation_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn push_personal(

@@ -18,12 +18,13 @@ use time::OffsetDateTime;
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.org_id, c.kind, c.visibility, \
     c.history_mode, c.posting_policy, c.name, c.description, c.avatar_file_id, \
     c.metadata::text AS metadata, c.created_by, c.created_at, c.updated_at, c.archived_at, \
-    c.last_message_at, c.last_seq, c.member_count";
+    c.last_message_at, c.last_seq, c.member_count, c.last_event_seq";
 
 /// The membership columns of `conversation_members m`.
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.conversation_id AS m_conversation_id, \
     m.user_id AS m_user_id, m.role AS m_role, m.joined_at AS m_joined_at, \
-    m.history_from_seq AS m_history_from_seq, m.last_read_seq AS m_last_read_seq, \
+    m.history_from_seq AS m_history_from_seq, \
+    m.history_from_event_seq AS m_history_from_event_seq, m.last_read_seq AS m_last_read_seq, \
     m.last_read_message_id AS m_last_read_message_id, m.starred AS m_starred, \
     m.mute_until AS m_mute_until, m.notify_level AS m_notify_level, m.hidden AS m_hidden";
 
@@ -91,6 +92,8 @@ pub(crate) struct ConversationRow {
     last_seq: i64,
     #[diesel(sql_type = BigInt)]
     member_count: i64,
+    #[diesel(sql_type = BigInt)]
+    last_event_seq: i64,
 }
 
 impl ConversationRow {
@@ -116,6 +119,7 @@ impl ConversationRow {
             last_message_at: self.last_message_at.map(ts),
             last_seq: self.last_seq,
             member_count: self.member_count,
+            last_event_seq: self.last_event_seq,
         })
     }
 }
@@ -132,6 +136,8 @@ pub(crate) struct MembershipRow {
     m_joined_at: OffsetDateTime,
     #[diesel(sql_type = BigInt)]
     m_history_from_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    m_history_from_event_seq: i64,
     #[diesel(sql_type = BigInt)]
     m_last_read_seq: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -154,6 +160,7 @@ impl MembershipRow {
             role: Role::parse(&self.m_role).ok_or_else(|| corrupt("role", &self.m_role))?,
             joined_at: ts(self.m_joined_at),
             history_from_seq: self.m_history_from_seq,
+            history_from_event_seq: self.m_history_from_event_seq,
             last_read_seq: self.m_last_read_seq,
             last_read_message_id: self.m_last_read_message_id.map(MessageId::new),
             starred: self.m_starred,

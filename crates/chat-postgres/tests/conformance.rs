@@ -10,21 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_conformance::{Harness, conformance_suite};
-use chat_domain::events::{EventEncoder, OutboxEvent};
 use chat_postgres::testing::TestDatabase;
 use chat_postgres::{PgConfig, PgStore, SearchPlan};
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-
-/// Encodes just the type, which is all the suite reads back.
-struct TypeOnlyEncoder;
-
-impl EventEncoder for TypeOnlyEncoder {
-    fn encode(&self, event: &OutboxEvent) -> String {
-        format!(r#"{{"type":"{}"}}"#, event.payload.event_type())
-    }
-}
 
 #[derive(QueryableByName)]
 struct PayloadRow {
@@ -39,21 +29,31 @@ async fn outbox(url: String) -> Vec<(String, Vec<String>)> {
             .load(&mut conn)
             .await
             .unwrap();
-    rows.into_iter()
-        .map(|row| {
-            let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
-            let event_type = payload["data"]["type"].as_str().unwrap().to_owned();
-            let channels = match payload.get("channel") {
-                Some(channel) => vec![channel.as_str().unwrap().to_owned()],
-                None => payload["channels"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c.as_str().unwrap().to_owned())
-                    .collect(),
-            };
-            (event_type, channels)
-        })
+    // One event can be several rows (a numbered personal event is one
+    // publish per user; a broadcast is chunked): rows of one event id are
+    // one event, at its first row's place.
+    let mut events: Vec<(String, String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+        let event_type = payload["data"]["type"].as_str().unwrap().to_owned();
+        let event_id = payload["data"]["eventId"].as_str().unwrap().to_owned();
+        let channels: Vec<String> = match payload.get("channel") {
+            Some(channel) => vec![channel.as_str().unwrap().to_owned()],
+            None => payload["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect(),
+        };
+        match events.iter_mut().find(|(id, _, _)| *id == event_id) {
+            Some((_, _, known)) => known.extend(channels),
+            None => events.push((event_id, event_type, channels)),
+        }
+    }
+    events
+        .into_iter()
+        .map(|(_, event_type, channels)| (event_type, channels))
         .collect()
 }
 
@@ -71,7 +71,8 @@ async fn fresh_with(plan: Option<SearchPlan>) -> Harness {
         statement_timeout: Duration::from_secs(30),
         threads: 1,
     };
-    let mut store = PgStore::connect(&config, Arc::new(TypeOnlyEncoder)).unwrap();
+    let mut store =
+        PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap();
     if let Some(plan) = plan {
         store = store.with_search_plan(plan);
     }

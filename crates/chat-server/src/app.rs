@@ -27,7 +27,8 @@ use crate::config::ServeArgs;
 use crate::init_logging;
 use crate::system::{DiscardEphemeral, NoRealtimeTokens, SystemClock, UuidEventIds};
 use crate::workers::{
-    spawn_pool_gauges, start_attachment_janitor, start_relay, start_unfurl_workers,
+    spawn_pool_gauges, start_attachment_janitor, start_event_pruner, start_relay,
+    start_unfurl_workers,
 };
 
 pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyhow::Result<()> {
@@ -59,7 +60,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 "running on in-memory stores: nothing survives a restart. Set DATABASE_URL \
                  (e.g. postgres://chat:chat@127.0.0.1:5432/chat) to run on PostgreSQL"
             );
-            let store = Arc::new(InMemoryStore::new());
+            let store = Arc::new(InMemoryStore::new(Arc::new(JsonEventEncoder)));
             (
                 ports_from(store.clone(), &realtime, fetcher.clone(), objects.clone()),
                 store,
@@ -125,6 +126,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 send_rate_per_sec: args.send_rate_per_sec,
                 send_burst: args.send_burst,
                 unread_fanout_max: args.unread_fanout_max,
+                event_retention_ms: args.event_retention_ms,
                 unfurl_links: args.unfurl_enabled,
                 file_bytes: args.max_file_bytes,
                 upload_ttl_secs: args.upload_ttl_secs,
@@ -137,6 +139,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
         health,
     });
     start_attachment_janitor(runtime, &state.chat, args.pending_max_age_secs);
+    start_event_pruner(runtime, &state.chat);
     if args.unfurl_enabled {
         start_unfurl_workers(runtime, &state.chat, args.unfurl_workers);
     }
@@ -318,6 +321,7 @@ where
         + chat_domain::ports::SearchRepository
         + chat_domain::ports::LinkPreviewRepository
         + chat_domain::ports::AttachmentRepository
+        + chat_domain::ports::EventHistoryRepository
         + 'static,
 {
     Ports {
@@ -329,7 +333,8 @@ where
         reactions: store.clone(),
         search: store.clone(),
         previews: store.clone(),
-        attachments: store,
+        attachments: store.clone(),
+        event_history: store,
         clock: Arc::new(SystemClock),
         event_ids: Arc::new(UuidEventIds),
         ephemeral: realtime.ephemeral.clone(),

@@ -33,6 +33,39 @@ pub(crate) fn start_attachment_janitor(
     });
 }
 
+/// Prunes kept events past the retention period: batches of 1,000, each a
+/// short statement of its own, with a pause between them so pruning a large
+/// backlog never crowds out requests; then every five minutes.
+pub(crate) fn start_event_pruner(runtime: &tokio::runtime::Runtime, chat: &ChatService) {
+    const BATCH: usize = 1_000;
+    let _inside = runtime.enter();
+    let chat = chat.clone();
+    tokio::spawn(async move {
+        loop {
+            let mut pruned = 0;
+            loop {
+                match chat.prune_event_history(BATCH).await {
+                    Ok(n) => {
+                        pruned += n;
+                        if n < BATCH {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "event pruning failed");
+                        break;
+                    }
+                }
+            }
+            if pruned > 0 {
+                tracing::info!(pruned, "pruned events past the retention period");
+            }
+            tokio::time::sleep(Duration::from_secs(300)).await;
+        }
+    });
+}
+
 /// Unfurl workers: each takes one queued message at a time, so a slow page
 /// holds up one worker, not the queue.
 pub(crate) fn start_unfurl_workers(

@@ -836,6 +836,8 @@ mod previews;
 pub use previews::*;
 mod attachments;
 pub use attachments::*;
+mod catch_up;
+pub use catch_up::*;
 
 /// The corrections of an unread count (own and deleted messages past the
 /// cursor, mentions added by an edit) stay exact as messages change after a

@@ -6,6 +6,7 @@
 
 mod attachments;
 mod conversations;
+mod events;
 mod members;
 mod messages;
 mod previews;
@@ -18,6 +19,7 @@ mod users;
 
 pub use attachments::*;
 pub use conversations::*;
+pub use events::*;
 pub use members::*;
 pub use messages::*;
 pub use previews::*;

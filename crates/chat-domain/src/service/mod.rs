@@ -2,6 +2,7 @@
 //! adds its operations in its own module.
 
 mod attachments;
+mod catch_up;
 mod conversations;
 mod manage;
 mod members;
@@ -32,9 +33,10 @@ use crate::conversation::Access;
 use crate::events::{Audience, EventPayload, OutboxEvent};
 use crate::limits::Limits;
 use crate::ports::{
-    AttachmentRepository, Clock, ConversationRepository, EphemeralPublisher, EventIds, LinkFetcher,
-    LinkPreviewRepository, MemberRepository, MessageRepository, ObjectStore, ReactionRepository,
-    ReadStateRepository, RealtimeTokens, SearchRepository, UserRepository,
+    AttachmentRepository, Clock, ConversationRepository, EphemeralPublisher,
+    EventHistoryRepository, EventIds, LinkFetcher, LinkPreviewRepository, MemberRepository,
+    MessageRepository, ObjectStore, ReactionRepository, ReadStateRepository, RealtimeTokens,
+    SearchRepository, UserRepository,
 };
 use crate::throttle::{MinInterval, RecentlySeen, TokenBuckets};
 use crate::user::{Caller, User};
@@ -58,6 +60,7 @@ pub struct Ports {
     pub fetcher: Arc<dyn LinkFetcher>,
     pub attachments: Arc<dyn AttachmentRepository>,
     pub objects: Arc<dyn ObjectStore>,
+    pub event_history: Arc<dyn EventHistoryRepository>,
 }
 
 /// Every use case of the chat contract.
@@ -76,6 +79,7 @@ pub struct ChatService {
     previews: Arc<dyn LinkPreviewRepository>,
     fetcher: Arc<dyn LinkFetcher>,
     attachments: Arc<dyn AttachmentRepository>,
+    event_history: Arc<dyn EventHistoryRepository>,
     signer: attachments::UrlSigner,
     events: EventFactory,
     limits: Limits,
@@ -105,6 +109,7 @@ impl ChatService {
             previews: ports.previews,
             fetcher: ports.fetcher,
             attachments: ports.attachments,
+            event_history: ports.event_history,
             signer: attachments::UrlSigner {
                 objects: ports.objects,
                 ttl_secs: limits.download_ttl_secs,

@@ -51,6 +51,7 @@ impl ChatService {
         }
         let events = self.events.clone();
         let now = self.clock.now();
+        let message_seq = message.seq;
         self.reactions
             .react(
                 ReactionRequest {
@@ -71,6 +72,7 @@ impl ChatService {
                         Audience::Conversation,
                         EventPayload::ReactionUpdated(ReactionUpdate {
                             message_id: change.message_id,
+                            message_seq,
                             emoji: change.emoji.clone(),
                             user_id: change.user_id,
                             delta: change.delta,
@@ -149,6 +151,7 @@ impl ChatService {
                     }
                     let update = PinUpdate {
                         message_id: change.message.message.id,
+                        message_seq: change.message.message.seq,
                         pinned_by: change.pinned_by,
                     };
                     let payload = if pinned {

@@ -12,9 +12,9 @@ use crate::conversation::{
 };
 use crate::ports::{
     MockAttachmentRepository, MockClock, MockConversationRepository, MockEphemeralPublisher,
-    MockEventIds, MockLinkFetcher, MockLinkPreviewRepository, MockMemberRepository,
-    MockMessageRepository, MockObjectStore, MockReactionRepository, MockReadStateRepository,
-    MockRealtimeTokens, MockSearchRepository, MockUserRepository,
+    MockEventHistoryRepository, MockEventIds, MockLinkFetcher, MockLinkPreviewRepository,
+    MockMemberRepository, MockMessageRepository, MockObjectStore, MockReactionRepository,
+    MockReadStateRepository, MockRealtimeTokens, MockSearchRepository, MockUserRepository,
 };
 use crate::{OrgId, UserId};
 
@@ -50,6 +50,7 @@ fn access(role: Role, policy: PostingPolicy, archived: bool) -> Access {
             last_message_at: None,
             last_seq: 0,
             member_count: 2,
+            last_event_seq: 0,
         },
         membership: Membership {
             conversation_id: id,
@@ -57,6 +58,7 @@ fn access(role: Role, policy: PostingPolicy, archived: bool) -> Access {
             role,
             joined_at: at(0),
             history_from_seq: 0,
+            history_from_event_seq: 0,
             last_read_seq: 0,
             last_read_message_id: None,
             starred: false,
@@ -95,6 +97,7 @@ fn service_with(found: Option<Access>) -> ChatService {
             fetcher: Arc::new(MockLinkFetcher::new()),
             attachments: Arc::new(MockAttachmentRepository::new()),
             objects: Arc::new(MockObjectStore::new()),
+            event_history: Arc::new(MockEventHistoryRepository::new()),
         },
         Limits::default(),
     )
@@ -235,6 +238,7 @@ fn a_gif_alone_is_a_message() {
             fetcher: Arc::new(MockLinkFetcher::new()),
             attachments: Arc::new(MockAttachmentRepository::new()),
             objects: Arc::new(MockObjectStore::new()),
+            event_history: Arc::new(MockEventHistoryRepository::new()),
         },
         Limits::default(),
     );
@@ -340,6 +344,7 @@ fn sends_past_the_burst_are_rate_limited_before_any_store_work() {
             fetcher: Arc::new(MockLinkFetcher::new()),
             attachments: Arc::new(MockAttachmentRepository::new()),
             objects: Arc::new(MockObjectStore::new()),
+            event_history: Arc::new(MockEventHistoryRepository::new()),
         },
         limits,
     );
@@ -399,6 +404,7 @@ fn typing_publishes_at_most_once_per_interval() {
             fetcher: Arc::new(MockLinkFetcher::new()),
             attachments: Arc::new(MockAttachmentRepository::new()),
             objects: Arc::new(MockObjectStore::new()),
+            event_history: Arc::new(MockEventHistoryRepository::new()),
         },
         Limits::default(),
     );

@@ -3,6 +3,7 @@
 //! render its result.
 
 mod attachments;
+mod catch_up;
 mod conversations;
 mod health;
 mod manage;
@@ -32,6 +33,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(read_only("/docs", docs_redirect))
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
     attachments::configure(cfg);
+    catch_up::configure(cfg);
     conversations::configure(cfg);
     manage::configure(cfg);
     members::configure(cfg);
@@ -126,6 +128,9 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         conversations::list,
         conversations::get,
         read_state::mark_read,
+        catch_up::list_conversation_events,
+        catch_up::list_personal_events,
+        catch_up::sync,
         manage::update,
         manage::archive,
         manage::unarchive,

@@ -66,6 +66,9 @@ pub struct ConversationDto {
     last_message: Option<MessagePreviewDto>,
     last_seq: i64,
     member_count: i64,
+    /// The number of the conversation's newest event (`eventSeq` on
+    /// `chat:<id>`).
+    last_event_seq: i64,
     other_members: Vec<UserSummaryDto>,
     /// Absent in events (which have no viewer), always present in responses.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +97,7 @@ impl From<&ConversationView> for ConversationDto {
             last_message: view.last_message.as_ref().map(MessagePreviewDto::from),
             last_seq: c.last_seq,
             member_count: c.member_count,
+            last_event_seq: c.last_event_seq,
             other_members: view
                 .other_members
                 .iter()

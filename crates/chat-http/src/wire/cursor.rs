@@ -1,5 +1,6 @@
 //! Opaque list cursors. Clients must not parse them; the encoding may change.
 
+use chat_domain::catch_up::SyncPosition;
 use chat_domain::conversation::{ConversationCursor, MemberCursor};
 use chat_domain::search::{SearchOrder, SearchPosition};
 use chat_domain::{AttachmentId, ConversationId, MessageId, Timestamp, UserId};
@@ -113,10 +114,72 @@ pub fn decode_attachment_cursor(token: &str) -> Result<(Timestamp, AttachmentId)
     decode("a1", token).map(|(at, id)| (at, AttachmentId::new(id)))
 }
 
+/// Encodes where a sync chain stands: `y1:<started millis>:<changed since,
+/// or "-" for a full sync>:<horizon>:<after id, 0 for none>`, hex-encoded.
+pub fn encode_sync_cursor(position: SyncPosition) -> String {
+    let since = position
+        .changed_since
+        .map_or_else(|| "-".to_owned(), |m| m.to_string());
+    let plain = format!(
+        "y1:{}:{since}:{}:{}",
+        position.started_at.unix_millis(),
+        position.horizon,
+        position.after.map_or(0, ConversationId::get)
+    );
+    hex(&plain)
+}
+
+/// Decodes a token made by [`encode_sync_cursor`].
+///
+/// # Errors
+/// `validation_failed` on `cursor` for anything else.
+pub fn decode_sync_cursor(token: &str) -> Result<SyncPosition, ApiError> {
+    let invalid = || ApiError::validation("cursor", "not a cursor this service issued");
+    let plain = unhex(token).ok_or_else(invalid)?;
+    let parts: Vec<&str> = plain.split(':').collect();
+    let ["y1", started, since, horizon, after] = parts.as_slice() else {
+        return Err(invalid());
+    };
+    let number = |text: &str| text.parse::<i64>().ok().filter(|n| *n >= 0);
+    let changed_since = match *since {
+        "-" => None,
+        text => Some(number(text).ok_or_else(invalid)?),
+    };
+    let after = number(after).ok_or_else(invalid)?;
+    Ok(SyncPosition {
+        changed_since,
+        horizon: number(horizon).ok_or_else(invalid)?,
+        after: (after > 0).then(|| ConversationId::new(after)),
+        started_at: started
+            .parse()
+            .ok()
+            .and_then(Timestamp::from_unix_millis)
+            .ok_or_else(invalid)?,
+    })
+}
+
+fn hex(plain: &str) -> String {
+    plain.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(token: &str) -> Option<String> {
+    if !token.len().is_multiple_of(2) || token.len() > 128 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    bytes.and_then(|b| String::from_utf8(b).ok())
+}
+
 /// `tag:millis:id`, hex-encoded: opaque, and refused when tampered with.
 fn encode(tag: &str, at: Timestamp, id: i64) -> String {
-    let plain = format!("{tag}:{}:{id}", at.unix_millis());
-    plain.bytes().map(|b| format!("{b:02x}")).collect()
+    hex(&format!("{tag}:{}:{id}", at.unix_millis()))
 }
 
 fn decode(tag: &str, token: &str) -> Result<(Timestamp, i64), ApiError> {
@@ -132,20 +195,7 @@ fn decode(tag: &str, token: &str) -> Result<(Timestamp, i64), ApiError> {
 
 fn decode_tagged(token: &str) -> Result<(String, Timestamp, i64), ApiError> {
     let invalid = || ApiError::validation("cursor", "not a cursor this service issued");
-    if !token.len().is_multiple_of(2) || token.len() > 128 {
-        return Err(invalid());
-    }
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    let plain = bytes
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
+    let plain = unhex(token).ok_or_else(invalid)?;
     let mut parts = plain.split(':');
     let (Some(found), Some(millis), Some(id), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -173,6 +223,26 @@ mod tests {
             id: ConversationId::new(42),
         };
         assert_eq!(decode_cursor(&encode_cursor(cursor)).ok(), Some(cursor));
+        let sync = SyncPosition {
+            changed_since: Some(7),
+            horizon: 9,
+            after: Some(ConversationId::new(3)),
+            started_at: cursor.activity_at,
+        };
+        assert_eq!(
+            decode_sync_cursor(&encode_sync_cursor(sync)).ok(),
+            Some(sync)
+        );
+        let full = SyncPosition {
+            changed_since: None,
+            after: None,
+            ..sync
+        };
+        assert_eq!(
+            decode_sync_cursor(&encode_sync_cursor(full)).ok(),
+            Some(full)
+        );
+        assert!(decode_sync_cursor(&encode_cursor(cursor)).is_err());
         for bad in ["", "zz", "abc", "6331", &"00".repeat(100)] {
             assert!(decode_cursor(bad).is_err(), "{bad:?}");
         }

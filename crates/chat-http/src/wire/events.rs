@@ -176,7 +176,8 @@ impl utoipa::Modify for RealtimeEvents {
         let mut discriminator = Discriminator::new("type");
         for (event_type, data) in EVENT_DATA {
             let name = envelope_name(event_type);
-            let envelope = ObjectBuilder::new()
+            let numbered = !chat_domain::events::UNNUMBERED_EVENT_TYPES.contains(event_type);
+            let mut envelope = ObjectBuilder::new()
                 .property(
                     "type",
                     ObjectBuilder::new()
@@ -191,8 +192,23 @@ impl utoipa::Modify for RealtimeEvents {
                 .property("occurredAt", Ref::from_schema_name("WireTime"))
                 .required("occurredAt")
                 .property("data", Ref::from_schema_name(*data))
-                .required("data")
-                .build();
+                .required("data");
+            if numbered {
+                envelope = envelope
+                    .property(
+                        "eventSeq",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                utoipa::openapi::KnownFormat::Int64,
+                            )))
+                            .description(Some(
+                                "The event's number in its stream (the conversation's on chat:<id>, the user's on personal:<userId>): gap-free and in commit order",
+                            )),
+                    )
+                    .required("eventSeq");
+            }
+            let envelope = envelope.build();
             components
                 .schemas
                 .insert(name.clone(), RefOr::T(Schema::Object(envelope)));

@@ -13,8 +13,9 @@ mod page;
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
 pub use cursor::{
     decode_attachment_cursor, decode_cursor, decode_member_cursor, decode_pin_cursor,
-    decode_reaction_cursor, decode_search_cursor, encode_attachment_cursor, encode_cursor,
-    encode_member_cursor, encode_pin_cursor, encode_reaction_cursor, encode_search_cursor,
+    decode_reaction_cursor, decode_search_cursor, decode_sync_cursor, encode_attachment_cursor,
+    encode_cursor, encode_member_cursor, encode_pin_cursor, encode_reaction_cursor,
+    encode_search_cursor, encode_sync_cursor,
 };
 pub use events::JsonEventEncoder;
 pub(crate) use events::{PinDto, ReactionDto, RealtimeEvents, TypingDto, UnreadDto};

@@ -74,7 +74,7 @@ impl AttachmentRepository for InMemoryStore {
         }
         let view = state.message_view(&target, Some(target.sender_id))?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(view)
     }
 

@@ -49,6 +49,7 @@ impl ConversationRepository for InMemoryStore {
             last_message_at: None,
             last_seq: 0,
             member_count: 0,
+            last_event_seq: 0,
         };
         let mut member_ids = vec![new.created_by];
         member_ids.extend(new.member_ids.iter().copied());
@@ -74,7 +75,7 @@ impl ConversationRepository for InMemoryStore {
             state.direct_keys.insert(key, conversation.id);
         }
         let written = events(&conversation);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(Created {
             value: conversation,
             is_new: true,
@@ -169,7 +170,7 @@ impl ConversationRepository for InMemoryStore {
         let conversation = c.clone();
         let view = state.event_view(&conversation)?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(conversation)
     }
 
@@ -182,7 +183,7 @@ impl ConversationRepository for InMemoryStore {
         let conversation = state.conversation(id)?;
         let view = state.event_view(&conversation)?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         state.delete_conversation(id);
         Ok(())
     }

@@ -86,7 +86,7 @@ impl MemberRepository for InMemoryStore {
                 .collect(),
         };
         let written = events(&changed);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(members)
     }
 
@@ -109,7 +109,7 @@ impl MemberRepository for InMemoryStore {
             members: vec![removed.clone()],
         };
         let written = events(&changed);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(removed)
     }
 
@@ -125,12 +125,12 @@ impl MemberRepository for InMemoryStore {
             .member(id, user)?
             .ok_or(ChatError::NotFound("member"))?;
         rules::may_change_role(current.role, role, state.owner_count(id))?;
-        if let Some(m) = state.members.get_mut(&(id, user)) {
+        if let Some(m) = state.member_mut(id, user) {
             m.role = role;
         }
         let updated = Member { role, ..current };
         let written = events(&updated);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(updated)
     }
 
@@ -150,8 +150,7 @@ impl MemberRepository for InMemoryStore {
             LeaveMode::Hide => {
                 let membership = {
                     let m = state
-                        .members
-                        .get_mut(&(id, user))
+                        .member_mut(id, user)
                         .ok_or(ChatError::NotFound("conversation"))?;
                     m.hidden = true;
                     m.clone()
@@ -174,7 +173,7 @@ impl MemberRepository for InMemoryStore {
                     .map(|m| m.user_id);
                 let mut new_owner = None;
                 if let (true, Some(heir)) = (was_last_owner, heir) {
-                    if let Some(m) = state.members.get_mut(&(id, heir)) {
+                    if let Some(m) = state.member_mut(id, heir) {
                         m.role = Role::Owner;
                     }
                     new_owner = state.member(id, heir)?;
@@ -189,7 +188,7 @@ impl MemberRepository for InMemoryStore {
             }
         };
         let written = events(&outcome);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         if outcome.deleted {
             state.delete_conversation(id);
         }
@@ -206,8 +205,7 @@ impl MemberRepository for InMemoryStore {
         let mut state = self.lock();
         let membership = {
             let m = state
-                .members
-                .get_mut(&(id, user))
+                .member_mut(id, user)
                 .ok_or(ChatError::NotFound("conversation"))?;
             if let Some(starred) = patch.starred {
                 m.starred = starred;
@@ -222,7 +220,7 @@ impl MemberRepository for InMemoryStore {
         };
         let view = state.membership_view(&membership);
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(view)
     }
 }

@@ -90,14 +90,12 @@ impl MessageRepository for InMemoryStore {
             parent.last_reply_at = Some(message.created_at);
         }
         for user in std::iter::once(&message.sender_id).chain(&message.mentions) {
-            if let Some(m) = state.members.get_mut(&(message.conversation_id, *user)) {
+            if let Some(m) = state.member_mut(message.conversation_id, *user) {
                 m.hidden = false;
             }
         }
         // Posting in a conversation means having read it.
-        if let Some(sender) = state
-            .members
-            .get_mut(&(message.conversation_id, message.sender_id))
+        if let Some(sender) = state.member_mut(message.conversation_id, message.sender_id)
             && message.is_top_level()
             && sender.last_read_seq < message.seq
         {
@@ -159,7 +157,7 @@ impl MessageRepository for InMemoryStore {
             large,
         };
         let written = events(&sent);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(Created {
             value: sent,
             is_new: true,
@@ -252,7 +250,7 @@ impl MessageRepository for InMemoryStore {
         }
         let view = state.message_view(&message, Some(message.sender_id))?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(view)
     }
 
@@ -282,7 +280,7 @@ impl MessageRepository for InMemoryStore {
         state.queue_links(id, &[]);
         let view = state.message_view(&message, Some(message.sender_id))?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(view)
     }
 }

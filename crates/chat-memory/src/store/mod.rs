@@ -3,6 +3,7 @@
 
 mod attachments;
 mod conversations;
+mod events;
 mod members;
 mod messages;
 mod previews;
@@ -19,7 +20,7 @@ use chat_domain::conversation::{
     Conversation, ConversationView, HistoryMode, Member, Membership, MembershipView, NotifyLevel,
     Role,
 };
-use chat_domain::events::{Audience, OutboxEvent};
+use chat_domain::events::{Audience, EventEncoder, OutboxEvent};
 use chat_domain::message::{
     Attachment, LinkPreview, Message, MessagePreview, MessageView, NewReport, QuotedMessage,
     UnfurlJob,
@@ -29,9 +30,10 @@ use chat_domain::user::User;
 use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, OrgId, Timestamp, UserId};
 
 /// Every repository port, in memory.
-#[derive(Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+    /// Renders the envelopes kept for catching up.
+    encoder: std::sync::Arc<dyn EventEncoder>,
 }
 
 #[derive(Default)]
@@ -59,6 +61,8 @@ struct State {
     preview_cache: HashMap<String, (Option<LinkPreview>, Timestamp)>,
     /// Written events, with `Audience::Members` resolved to the member list.
     outbox: Vec<OutboxEvent>,
+    /// The numbered event streams and sync's change marks (`events.rs`).
+    streams: events::Streams,
     last_conversation_id: i64,
     last_message_id: i64,
 }
@@ -67,9 +71,12 @@ struct State {
 const OTHER_MEMBERS_SHOWN: usize = 5;
 
 impl InMemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty store whose kept events are rendered by `encoder`.
+    pub fn new(encoder: std::sync::Arc<dyn EventEncoder>) -> Self {
+        Self {
+            state: Mutex::default(),
+            encoder,
+        }
     }
 
     /// Every event written so far, in write order: the in-memory outbox.
@@ -106,11 +113,12 @@ impl State {
         now: Timestamp,
         late: bool,
     ) {
-        let history_from_seq = if late && conversation.history_mode == HistoryMode::SinceJoin {
-            conversation.last_seq
-        } else {
-            0
-        };
+        let (history_from_seq, history_from_event_seq) =
+            if late && conversation.history_mode == HistoryMode::SinceJoin {
+                (conversation.last_seq, conversation.last_event_seq)
+            } else {
+                (0, 0)
+            };
         // Late joiners start caught up.
         let (last_read_seq, last_read_message_id) = if late {
             let newest = self
@@ -130,6 +138,7 @@ impl State {
                 role,
                 joined_at: now,
                 history_from_seq,
+                history_from_event_seq,
                 last_read_seq,
                 last_read_message_id,
                 starred: false,
@@ -138,9 +147,23 @@ impl State {
                 hidden: false,
             },
         );
+        self.streams.membership_changed(conversation.id, user);
     }
 
-    fn write_events(&mut self, events: Vec<OutboxEvent>) {
+    /// A membership to change; sync reports the change.
+    fn member_mut(
+        &mut self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Option<&mut Membership> {
+        let member = self.members.get_mut(&(conversation, user))?;
+        self.streams.membership_changed(conversation, user);
+        Some(member)
+    }
+
+    /// Writes events to the outbox; numbered ones take their streams' next
+    /// numbers and are kept, rendered by `encoder`.
+    fn write_events(&mut self, encoder: &dyn EventEncoder, events: Vec<OutboxEvent>) {
         for mut event in events {
             if event.audience == Audience::Members {
                 let users = self
@@ -148,6 +171,9 @@ impl State {
                     .map(|m| m.user_id)
                     .collect();
                 event.audience = Audience::Users(users);
+            }
+            if event.is_numbered() {
+                self.keep_event(encoder, &event);
             }
             self.outbox.push(event);
         }
@@ -269,9 +295,17 @@ impl State {
     }
 
     fn delete_conversation(&mut self, id: ConversationId) {
-        self.conversations.remove(&id);
+        let last_event_seq = self
+            .conversations
+            .remove(&id)
+            .map_or(0, |c| c.last_event_seq);
         self.direct_keys.retain(|_, c| *c != id);
+        let members: Vec<UserId> = self.members_of(id).map(|m| m.user_id).collect();
+        for user in members {
+            self.streams.membership_ended(id, user, last_event_seq);
+        }
         self.members.retain(|(c, _), _| *c != id);
+        self.streams.forget_conversation(id);
         if let Some(timeline) = self.timelines.remove(&id) {
             for message in timeline.values() {
                 self.messages.remove(message);
@@ -299,6 +333,8 @@ impl State {
         self.members.remove(&(id, user));
         if let Some(c) = self.conversations.get_mut(&id) {
             c.member_count -= 1;
+            let last_event_seq = c.last_event_seq;
+            self.streams.membership_ended(id, user, last_event_seq);
         }
     }
 

@@ -59,7 +59,7 @@ impl LinkPreviewRepository for InMemoryStore {
         state.link_previews.insert(message, previews);
         let view = state.message_view(&live, None)?;
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(Some(view))
     }
 }

@@ -66,7 +66,7 @@ impl ReactionRepository for InMemoryStore {
             user_reactions: view.user_reactions,
         };
         let written = events(&change);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(change)
     }
 
@@ -133,7 +133,7 @@ impl ReactionRepository for InMemoryStore {
             changed,
         };
         let written = events(&change);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(change)
     }
 

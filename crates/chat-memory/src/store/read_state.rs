@@ -18,8 +18,7 @@ impl ReadStateRepository for InMemoryStore {
         let mut state = self.lock();
         let key = (update.conversation_id, update.user_id);
         let membership = state
-            .members
-            .get_mut(&key)
+            .member_mut(key.0, key.1)
             .ok_or(ChatError::NotFound("conversation"))?;
         if !update.forward_only || update.seq > membership.last_read_seq {
             membership.last_read_seq = update.seq;
@@ -28,7 +27,7 @@ impl ReadStateRepository for InMemoryStore {
         let membership = membership.clone();
         let view = state.membership_view(&membership);
         let written = events(&view);
-        state.write_events(written);
+        state.write_events(&*self.encoder, written);
         Ok(view)
     }
 

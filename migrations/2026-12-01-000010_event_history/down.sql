@@ -1,0 +1,10 @@
+DROP TRIGGER chat_members_record_removal_trigger ON conversation_members;
+DROP FUNCTION chat_members_record_removal();
+DROP TABLE chat_membership_removals;
+DROP TRIGGER chat_members_stamp_change_trigger ON conversation_members;
+DROP FUNCTION chat_members_stamp_change();
+DROP TABLE chat_personal_events;
+DROP TABLE chat_conversation_events;
+DROP TABLE chat_personal_streams;
+ALTER TABLE conversation_members DROP COLUMN changed_xid, DROP COLUMN history_from_event_seq;
+ALTER TABLE conversations DROP COLUMN events_xid, DROP COLUMN last_event_seq;
