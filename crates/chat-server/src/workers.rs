@@ -35,11 +35,14 @@ pub(crate) fn start_attachment_janitor(
 
 /// Prunes kept events past the retention period: batches of 1,000, each a
 /// short statement of its own, with a pause between them so pruning a large
-/// backlog never crowds out requests; then every five minutes.
+/// backlog never crowds out requests; then again every five minutes, or ten
+/// times per retention period when that is shorter.
 pub(crate) fn start_event_pruner(runtime: &tokio::runtime::Runtime, chat: &ChatService) {
     const BATCH: usize = 1_000;
     let _inside = runtime.enter();
     let chat = chat.clone();
+    let retention_ms = u64::try_from(chat.limits().event_retention_ms).unwrap_or(u64::MAX);
+    let every = Duration::from_millis((retention_ms / 10).clamp(100, 300_000));
     tokio::spawn(async move {
         loop {
             let mut pruned = 0;
@@ -61,7 +64,7 @@ pub(crate) fn start_event_pruner(runtime: &tokio::runtime::Runtime, chat: &ChatS
             if pruned > 0 {
                 tracing::info!(pruned, "pruned events past the retention period");
             }
-            tokio::time::sleep(Duration::from_secs(300)).await;
+            tokio::time::sleep(every).await;
         }
     });
 }
