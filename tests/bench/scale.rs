@@ -81,6 +81,18 @@ async fn main() {
     );
 
     let token = server.token(1, 1);
+    // Sync: a client's cursor, then 10 of its 5,001 conversations change.
+    let cursor = sync_cursor(&server, &token).await;
+    for conversation in 2..12 {
+        let sent = server
+            .post(
+                &token,
+                "/chat/messages/send",
+                json!({"conversationId": conversation.to_string(), "content": "while you were away"}),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{:?}", sent.body);
+    }
     let big = options.big;
     let at_depth = |depth: i64| (big - depth).max(1).to_string();
     let operations: Vec<(&str, &str, Value, &str)> = vec![
@@ -94,6 +106,12 @@ async fn main() {
             "list-conversations, first page",
             "/chat/conversations/list",
             json!({}),
+            "< 10",
+        ),
+        (
+            "sync, 5,001 conversations, 10 changed",
+            "/chat/sync",
+            json!({ "cursor": cursor }),
             "< 10",
         ),
         (
@@ -203,6 +221,23 @@ async fn main() {
             server.base()
         );
         std::mem::forget(server);
+    }
+}
+
+/// A full sync, page by page: the cursor a client keeps.
+async fn sync_cursor(server: &TestServer, token: &str) -> String {
+    let mut cursor: Option<String> = None;
+    loop {
+        let body = match &cursor {
+            Some(cursor) => json!({ "cursor": cursor, "limit": 500 }),
+            None => json!({ "limit": 500 }),
+        };
+        let page = server.post(token, "/chat/sync", body).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        cursor = page.body["page"]["nextCursor"].as_str().map(str::to_owned);
+        if page.body["page"]["hasMore"] != true {
+            return cursor.expect("a cursor");
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod centrifugo;
 pub mod pages;
 pub mod s3;
 pub mod site;
+pub mod webhook_receiver;
 
 use chat_postgres::testing::TestDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

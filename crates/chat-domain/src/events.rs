@@ -87,6 +87,26 @@ pub enum MemberChange {
     Updated,
 }
 
+/// The event types delivered to webhooks: everything a conversation's
+/// channel carries and numbers (decision 0011). Personal events are copies
+/// of one user's state for their devices; typing is ephemeral.
+pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
+    "message.created",
+    "message.updated",
+    "message.deleted",
+    "reaction.updated",
+    "pin.added",
+    "pin.removed",
+    "conversation.updated",
+    "conversation.archived",
+    "conversation.unarchived",
+    "conversation.converted",
+    "conversation.deleted",
+    "member.added",
+    "member.removed",
+    "member.updated",
+];
+
 /// The event types that carry no `eventSeq` and are not kept (see
 /// [`OutboxEvent::is_numbered`]).
 pub const UNNUMBERED_EVENT_TYPES: [&str; 2] = ["typing", "unread.updated"];

@@ -108,7 +108,7 @@ struct SyncRow {
 /// It walks the user's memberships (one index range) and looks each
 /// conversation up by key: O(the user's conversations) with no index on the
 /// conversations' change marker, whose update must stay HOT on every send.
-const CHANGED_CONVERSATIONS: &str = "\
+pub(crate) const CHANGED_CONVERSATIONS: &str = "\
 SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq \
 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
              coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \

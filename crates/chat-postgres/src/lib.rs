@@ -27,6 +27,7 @@ pub use search::Plan as SearchPlan;
 pub mod testing;
 mod users;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use relay::{PgOutboxRelay, listen_for_outbox};
 
 use error::StoreError;
 use outbox::OutboxWriter;
+pub use outbox::WebhookRoutes;
 use pools::ThreadPools;
 
 use crate::prepared::Prepare;
@@ -118,6 +120,7 @@ impl PgStore {
             outbox: OutboxWriter {
                 encoder,
                 partitions: config.outbox_partitions.max(1),
+                webhooks: Arc::new(WebhookRoutes::default()),
             },
         })
     }
@@ -126,6 +129,14 @@ impl PgStore {
     /// maximum: for the pool gauges.
     pub fn pool_status(&self) -> (usize, usize, usize) {
         self.pools.status()
+    }
+
+    /// Queues every numbered conversation event for these webhook
+    /// endpoints (each with its type filter), in the change's statement.
+    #[must_use]
+    pub fn with_webhooks(mut self, routes: WebhookRoutes) -> Self {
+        self.outbox.webhooks = Arc::new(routes);
+        self
     }
 
     /// The same store, searching always with `plan`: tests run the search

@@ -78,7 +78,8 @@ struct ConversationEventRows {
     occurred_at: Vec<OffsetDateTime>,
 }
 
-/// Numbers, keeps and publishes events to conversations' channels: one
+/// Numbers, keeps and publishes events to conversations' channels, and
+/// queues them for the webhook endpoints whose filters take them: one
 /// statement. The `UPDATE` takes each conversation's next numbers (and its
 /// row lock, when the change does not hold it yet) before any outbox id is
 /// drawn. An event of a conversation that is gone (none today: deletes write
@@ -110,7 +111,14 @@ kept AS ( \
     INSERT INTO chat_conversation_events \
         (conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, envelope) \
     SELECT conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, data \
-    FROM stamped WHERE event_seq IS NOT NULL) \
+    FROM stamped WHERE event_seq IS NOT NULL), \
+queued AS ( \
+    INSERT INTO chat_webhook_queue (endpoint, conversation_id, event_id, event_type, payload) \
+    SELECT w.endpoint, s.conversation_id, s.event_id, s.event_type, s.data \
+    FROM stamped s JOIN unnest($8::text[], $9::text[]) AS w(endpoint, events) \
+      ON s.event_seq IS NOT NULL \
+     AND (w.events = '' OR s.event_type = ANY(string_to_array(w.events, ','))) \
+    ORDER BY s.ord, w.endpoint) \
 INSERT INTO chat_outbox (method, payload, partition) \
 SELECT 'publish', \
        jsonb_build_object('channel', 'chat:' || conversation_id, 'data', data, \
@@ -128,7 +136,12 @@ impl ConversationEventRows {
         self.occurred_at.push(event.occurred_at.datetime());
     }
 
-    async fn insert(self, mut conn: &AsyncPgConnection, partitions: i32) -> StoreResult<()> {
+    async fn insert(
+        self,
+        mut conn: &AsyncPgConnection,
+        partitions: i32,
+        webhooks: &WebhookRoutes,
+    ) -> StoreResult<()> {
         if self.conversation_ids.is_empty() {
             return Ok(());
         }
@@ -140,11 +153,21 @@ impl ConversationEventRows {
             .bind::<Array<Nullable<BigInt>>, _>(self.message_seqs)
             .bind::<Array<Timestamptz>, _>(self.occurred_at)
             .bind::<BigInt, _>(i64::from(partitions.max(1)))
+            .bind::<Array<Text>, _>(&webhooks.endpoints)
+            .bind::<Array<Text>, _>(&webhooks.filters)
             .prepared()
             .execute(&mut conn)
             .await?;
         Ok(())
     }
+}
+
+/// The webhook endpoints events are queued for, with their filters (`""`
+/// for every type, else the types joined by commas).
+#[derive(Debug, Clone, Default)]
+pub struct WebhookRoutes {
+    pub endpoints: Vec<String>,
+    pub filters: Vec<String>,
 }
 
 /// Numbered events to users' personal channels, in order: each to one user,
@@ -246,6 +269,7 @@ pub(crate) struct EventRows {
     personal: PersonalEventRows,
     plain: OutboxRows,
     partitions: i32,
+    webhooks: Arc<WebhookRoutes>,
 }
 
 impl EventRows {
@@ -254,7 +278,8 @@ impl EventRows {
     /// conversation locks), then the personal ones, then the rest.
     pub(crate) async fn insert(self, conn: &AsyncPgConnection) -> StoreResult<()> {
         futures_util::future::try_join3(
-            self.conversation.insert(conn, self.partitions),
+            self.conversation
+                .insert(conn, self.partitions, &self.webhooks),
             self.personal.insert(conn, self.partitions),
             self.plain.insert(conn),
         )
@@ -269,6 +294,7 @@ impl EventRows {
 pub(crate) struct OutboxWriter {
     pub(crate) encoder: Arc<dyn EventEncoder>,
     pub(crate) partitions: i32,
+    pub(crate) webhooks: Arc<WebhookRoutes>,
 }
 
 impl OutboxWriter {
@@ -332,6 +358,7 @@ impl OutboxWriter {
             personal: PersonalEventRows::default(),
             plain: OutboxRows::default(),
             partitions: self.partitions,
+            webhooks: self.webhooks.clone(),
         };
         for event in events {
             let envelope = self.encoder.encode(&event);

@@ -298,5 +298,26 @@ pub async fn explain(
             .await?;
         plans.push((name.to_owned(), text(rows)));
     }
+
+    // Sync with a cursor taken just now: the walk over the user's
+    // memberships that every sync pays, whatever changed.
+    let marker: MarkerRow =
+        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker")
+            .get_result(conn)
+            .await?;
+    let rows = diesel::sql_query(explain(crate::events::CHANGED_CONVERSATIONS))
+        .bind::<BigInt, _>(user)
+        .bind::<Nullable<Text>, _>(Some(marker.marker))
+        .bind::<BigInt, _>(0)
+        .bind::<BigInt, _>(101)
+        .load(conn)
+        .await?;
+    plans.push(("sync, with a cursor".to_owned(), text(rows)));
     Ok(plans)
+}
+
+#[derive(QueryableByName)]
+struct MarkerRow {
+    #[diesel(sql_type = Text)]
+    marker: String,
 }

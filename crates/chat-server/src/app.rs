@@ -49,6 +49,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
     let realtime = realtime(&args)?;
     let fetcher = link_fetcher(&args)?;
     let (objects, local_files) = object_store(&args)?;
+    let webhook_endpoints = crate::webhooks::endpoints(&args)?;
     let (ports, health): (Ports, Arc<dyn HealthCheck>) = match &args.database_url {
         None => {
             if realtime.client.is_some() {
@@ -60,6 +61,11 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 "running on in-memory stores: nothing survives a restart. Set DATABASE_URL \
                  (e.g. postgres://chat:chat@127.0.0.1:5432/chat) to run on PostgreSQL"
             );
+            if !webhook_endpoints.is_empty() {
+                anyhow::bail!(
+                    "webhooks are delivered from PostgreSQL's queue: set DATABASE_URL, or unset WEBHOOK_URL / WEBHOOK_ENDPOINTS_FILE"
+                );
+            }
             let store = Arc::new(InMemoryStore::new(Arc::new(JsonEventEncoder)));
             (
                 ports_from(store.clone(), &realtime, fetcher.clone(), objects.clone()),
@@ -81,7 +87,18 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
                 }),
             };
-            let store = Arc::new(PgStore::connect(&config, Arc::new(JsonEventEncoder))?);
+            let store = Arc::new(
+                PgStore::connect(&config, Arc::new(JsonEventEncoder))?
+                    .with_webhooks(crate::webhooks::routes(&webhook_endpoints)),
+            );
+            if !webhook_endpoints.is_empty() {
+                let _inside = runtime.enter();
+                chat_webhooks::spawn_deliverers(
+                    store.clone(),
+                    webhook_endpoints.clone(),
+                    crate::webhooks::settings(&args),
+                );
+            }
             tracing::info!(
                 max_connections = config.max_connections,
                 "running on PostgreSQL"

@@ -90,7 +90,7 @@ pub(crate) struct ServeArgs {
     pub(crate) unread_fanout_max: i64,
     /// How long numbered events are kept for catching up: a number with a
     /// unit, `d`, `h`, `m` or `s` (`30d`, `12h`). Clients away longer reload.
-    #[arg(long, env = "CHAT_EVENT_RETENTION", default_value = "30d", value_parser = parse_retention)]
+    #[arg(long = "event-retention", env = "CHAT_EVENT_RETENTION", default_value = "30d", value_parser = parse_retention)]
     pub(crate) event_retention_ms: i64,
     /// Centrifugo's server API base URL (e.g. http://127.0.0.1:8000). Without
     /// it nothing is published to clients (outbox rows wait for a consumer).
@@ -126,6 +126,34 @@ pub(crate) struct ServeArgs {
     /// name so the two never drain one partition at once.
     #[arg(long, env = "OUTBOX_CONSUMER_NAME", default_value = "chat")]
     pub(crate) outbox_consumer_name: String,
+    /// The URL of a webhook endpoint (named `default`; more endpoints in
+    /// WEBHOOK_ENDPOINTS_FILE). Needs PostgreSQL.
+    #[arg(long, env = "WEBHOOK_URL")]
+    pub(crate) webhook_url: Option<String>,
+    /// Its secret: `whsec_<base64>` or plain text.
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub(crate) webhook_secret: Option<String>,
+    /// Its event types, comma-separated (empty: all of them).
+    #[arg(long, env = "WEBHOOK_EVENTS", default_value = "")]
+    pub(crate) webhook_events: String,
+    /// A JSON file of endpoints: `[{"name", "url", "secret", "events"}]`.
+    #[arg(long, env = "WEBHOOK_ENDPOINTS_FILE")]
+    pub(crate) webhook_endpoints_file: Option<std::path::PathBuf>,
+    /// Deliver to private addresses (an internal push gateway); refused by
+    /// default, like link previews.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) webhook_allow_private_addresses: bool,
+    /// Seconds one delivery may take.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub(crate) webhook_timeout_secs: u64,
+    /// Milliseconds before the first retry (doubling up to an hour, jittered).
+    #[arg(long, env = "WEBHOOK_RETRY_FIRST_MS", default_value_t = 5_000)]
+    pub(crate) webhook_retry_first_ms: u64,
+    /// Seconds a failing delivery is retried before it goes to the dead
+    /// letters (default 24 hours).
+    #[arg(long, env = "WEBHOOK_RETRY_FOR_SECS", default_value_t = 86_400)]
+    pub(crate) webhook_retry_for_secs: u64,
     /// Rows per relay transaction.
     #[arg(long, env = "OUTBOX_BATCH", default_value_t = 100)]
     pub(crate) outbox_batch: usize,

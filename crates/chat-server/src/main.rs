@@ -4,6 +4,7 @@
 mod app;
 mod config;
 mod system;
+mod webhooks;
 mod workers;
 
 use anyhow::Context;

@@ -1,6 +1,14 @@
 //! Outbound webhooks to the operator's endpoints (contract: "Webhooks and
-//! push"). This crate starts with what every delivery needs and receivers
-//! verify: the Standard Webhooks signature ([`signing`]). Delivery from the
-//! transactional outbox builds on it.
+//! push"): the Standard Webhooks signature ([`signing`]), the endpoints and
+//! their address rules ([`endpoints`]), the retry schedule ([`retry`]) and
+//! the deliverers ([`deliver`]), one per endpoint, reading the webhook queue
+//! the stores fill in the change's transaction.
 
+pub mod deliver;
+pub mod endpoints;
+pub mod retry;
 pub mod signing;
+
+pub use deliver::{DeliverySettings, spawn_deliverers};
+pub use endpoints::{Endpoint, EventFilter};
+pub use retry::RetryPolicy;

@@ -16,6 +16,7 @@ mod realtime;
 mod relay;
 mod search;
 mod users;
+mod webhooks;
 
 pub use attachments::*;
 pub use conversations::*;
@@ -29,6 +30,7 @@ pub use realtime::*;
 pub use relay::*;
 pub use search::*;
 pub use users::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 

@@ -1,0 +1,65 @@
+//! The webhook queue: events waiting for the operator's endpoints. Written
+//! by the stores with every numbered conversation event (see `outbox.rs`),
+//! read by the webhook deliverer (`chat-webhooks`), which the service never
+//! calls.
+
+use async_trait::async_trait;
+
+use crate::{ChatError, ConversationId, EventId, Timestamp};
+
+/// One event waiting for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub id: i64,
+    pub endpoint: String,
+    pub conversation_id: ConversationId,
+    pub event_id: EventId,
+    pub event_type: String,
+    /// The envelope, as published (`eventSeq` included).
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    /// When the change committed: retries stop some time after it.
+    pub created_at: Timestamp,
+}
+
+/// Events waiting for the operator's endpoints, in order per conversation.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait WebhookQueue: Send + Sync {
+    /// Claims, for `lease_ms`, the oldest waiting event of each
+    /// conversation for `endpoint` that is due at `now`, oldest first, at
+    /// most `limit`. A conversation's next event is never claimed while an
+    /// earlier one waits: that keeps `eventSeq` order per conversation. A
+    /// claim that is neither delivered nor rescheduled (a crashed replica)
+    /// is claimable again when its lease ends.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn claim_due(
+        &self,
+        endpoint: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PendingDelivery>, ChatError>;
+
+    /// The endpoint took it: it leaves the queue.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn delivered(&self, id: i64) -> Result<(), ChatError>;
+
+    /// It failed; try again at `at`.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn retry_at(&self, id: i64, at: Timestamp, error: &str) -> Result<(), ChatError>;
+
+    /// It failed for good: kept in the dead letters, and the conversation's
+    /// next event goes on.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn give_up(&self, id: i64, error: &str) -> Result<(), ChatError>;
+}

@@ -1,0 +1,146 @@
+//! The webhook queue on PostgreSQL (decision 0011): rows are written by the
+//! statement that numbers conversation events (`outbox.rs`); the deliverers
+//! claim, delete, reschedule or dead-letter them here.
+
+use async_trait::async_trait;
+use chat_domain::ports::{PendingDelivery, WebhookQueue};
+use chat_domain::{ChatError, ConversationId, EventId, Timestamp};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
+
+use crate::PgStore;
+use crate::error::StoreError;
+use crate::prepared::Prepare;
+
+#[derive(QueryableByName)]
+struct DeliveryRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    endpoint: String,
+    #[diesel(sql_type = BigInt)]
+    conversation_id: i64,
+    #[diesel(sql_type = Text)]
+    event_id: String,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+}
+
+/// Claims the due heads: the first row of each of the endpoint's
+/// conversations (a recursive skip scan of the heads index, one probe per
+/// conversation with waiting rows, however long the backlog), those due,
+/// oldest first. Claiming moves `next_attempt_at` to the end of the lease;
+/// two deliverers racing for a head both lock it, and the second one's
+/// re-check of `next_attempt_at <= $2` (READ COMMITTED re-evaluates the row
+/// it waited for) finds it taken.
+const CLAIM_DUE: &str = "\
+WITH RECURSIVE heads AS ( \
+    (SELECT q.conversation_id, q.id, q.next_attempt_at FROM chat_webhook_queue q \
+     WHERE q.endpoint = $1 ORDER BY q.conversation_id, q.id LIMIT 1) \
+    UNION ALL \
+    SELECT n.conversation_id, n.id, n.next_attempt_at FROM heads h \
+    CROSS JOIN LATERAL ( \
+        SELECT q.conversation_id, q.id, q.next_attempt_at FROM chat_webhook_queue q \
+        WHERE q.endpoint = $1 AND q.conversation_id > h.conversation_id \
+        ORDER BY q.conversation_id, q.id LIMIT 1) n \
+), due AS ( \
+    SELECT id FROM heads WHERE next_attempt_at <= $2 ORDER BY id LIMIT $4 \
+) \
+UPDATE chat_webhook_queue q \
+SET next_attempt_at = $3, attempts = q.attempts + 1 \
+FROM due WHERE q.id = due.id AND q.next_attempt_at <= $2 \
+RETURNING q.id, q.endpoint, q.conversation_id, q.event_id, q.event_type, \
+          q.payload::text AS payload, q.attempts, q.created_at";
+
+fn store_error(e: diesel::result::Error) -> ChatError {
+    StoreError::from(e).into_chat()
+}
+
+#[async_trait]
+impl WebhookQueue for PgStore {
+    async fn claim_due(
+        &self,
+        endpoint: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PendingDelivery>, ChatError> {
+        let mut conn = self.conn().await?;
+        let lease_until = Timestamp::from_unix_millis(now.unix_millis() + lease_ms).unwrap_or(now);
+        let mut rows: Vec<DeliveryRow> = diesel::sql_query(CLAIM_DUE)
+            .bind::<Text, _>(endpoint)
+            .bind::<Timestamptz, _>(now.datetime())
+            .bind::<Timestamptz, _>(lease_until.datetime())
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .prepared()
+            .load(&mut conn)
+            .await
+            .map_err(store_error)?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows
+            .into_iter()
+            .map(|r| PendingDelivery {
+                id: r.id,
+                endpoint: r.endpoint,
+                conversation_id: ConversationId::new(r.conversation_id),
+                event_id: EventId::new(r.event_id),
+                event_type: r.event_type,
+                payload: r.payload,
+                attempts: r.attempts,
+                created_at: Timestamp::from_datetime(r.created_at),
+            })
+            .collect())
+    }
+
+    async fn delivered(&self, id: i64) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query("DELETE FROM chat_webhook_queue WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .prepared()
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn retry_at(&self, id: i64, at: Timestamp, error: &str) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query(
+            "UPDATE chat_webhook_queue SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Timestamptz, _>(at.datetime())
+        .bind::<Text, _>(error)
+        .prepared()
+        .execute(&mut conn)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn give_up(&self, id: i64, error: &str) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query(
+            "WITH gone AS (DELETE FROM chat_webhook_queue WHERE id = $1 RETURNING *) \
+             INSERT INTO chat_webhook_dead_letters (id, endpoint, conversation_id, event_id, \
+               event_type, payload, attempts, last_error, created_at) \
+             SELECT id, endpoint, conversation_id, event_id, event_type, payload, attempts, $2, \
+               created_at FROM gone",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Text, _>(error)
+        .prepared()
+        .execute(&mut conn)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}

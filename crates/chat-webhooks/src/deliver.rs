@@ -1,0 +1,183 @@
+//! Delivering queued events to one endpoint: one task per endpoint, so a
+//! slow or dead endpoint holds up only itself (and never the Centrifugo
+//! relay, which drains its own table).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_domain::Timestamp;
+use chat_domain::ports::{PendingDelivery, WebhookQueue};
+use futures_util::future::join_all;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::redirect::Policy;
+
+use crate::endpoints::Endpoint;
+use crate::retry::RetryPolicy;
+
+/// How deliveries behave, for every endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    /// One request, at most.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Conversations delivered at once per endpoint (each in order).
+    pub concurrency: usize,
+    /// How often an idle deliverer looks for work.
+    pub poll: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            concurrency: 16,
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Starts one deliverer per endpoint on the current runtime.
+pub fn spawn_deliverers(
+    queue: Arc<dyn WebhookQueue>,
+    endpoints: Vec<Endpoint>,
+    settings: DeliverySettings,
+) {
+    for endpoint in endpoints {
+        let deliverer = Deliverer {
+            queue: queue.clone(),
+            endpoint,
+            settings,
+        };
+        tokio::spawn(deliverer.run());
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
+}
+
+struct Deliverer {
+    queue: Arc<dyn WebhookQueue>,
+    endpoint: Endpoint,
+    settings: DeliverySettings,
+}
+
+impl Deliverer {
+    async fn run(self) {
+        tracing::info!(endpoint = %self.endpoint.name, url = %self.endpoint.url, "delivering webhooks");
+        // A claim is held a little longer than a request can take, so a
+        // replica that died mid-request leaves it to another soon after.
+        let lease_ms = i64::try_from(self.settings.timeout.as_millis() * 3).unwrap_or(30_000);
+        loop {
+            let due = self
+                .queue
+                .claim_due(
+                    &self.endpoint.name,
+                    now(),
+                    lease_ms,
+                    self.settings.concurrency,
+                )
+                .await;
+            match due {
+                Ok(due) if due.is_empty() => tokio::time::sleep(self.settings.poll).await,
+                Ok(due) => self.deliver_all(due).await,
+                Err(error) => {
+                    tracing::warn!(endpoint = %self.endpoint.name, %error, "webhook queue unavailable");
+                    tokio::time::sleep(self.settings.poll * 4).await;
+                }
+            }
+        }
+    }
+
+    /// Delivers the heads of several conversations at once.
+    async fn deliver_all(&self, due: Vec<PendingDelivery>) {
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(error) => {
+                // Not a public address, or no address: every delivery of
+                // this batch fails the same way.
+                for delivery in &due {
+                    self.failed(delivery, &error).await;
+                }
+                return;
+            }
+        };
+        join_all(due.iter().map(|delivery| self.deliver(&client, delivery))).await;
+    }
+
+    /// A client pinned to the address just checked: no second DNS answer
+    /// can point it elsewhere. Redirects are not followed.
+    async fn client(&self) -> Result<reqwest::Client, String> {
+        let address = self.endpoint.checked_address().await?;
+        let mut builder = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .timeout(self.settings.timeout)
+            .user_agent("chat-webhooks");
+        if let Some(host) = self
+            .endpoint
+            .url
+            .host_str()
+            .filter(|h| h.parse::<std::net::IpAddr>().is_err() && !h.starts_with('['))
+        {
+            builder = builder.resolve(host, address);
+        }
+        builder.build().map_err(|e| format!("HTTP client: {e}"))
+    }
+
+    async fn deliver(&self, client: &reqwest::Client, delivery: &PendingDelivery) {
+        let timestamp = now().unix_millis() / 1_000;
+        let id = delivery.event_id.as_str();
+        let body = delivery.payload.clone().into_bytes();
+        let signature = self.endpoint.key.sign(id, timestamp, &body);
+        let sent = client
+            .post(self.endpoint.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        let outcome = match sent {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
+            Err(e) if e.is_timeout() => Err("timed out".to_owned()),
+            Err(e) => Err(format!("not delivered: {e}")),
+        };
+        match outcome {
+            Ok(()) => {
+                metrics::counter!("chat_webhook_deliveries_total", "endpoint" => self.endpoint.name.clone(), "outcome" => "delivered").increment(1);
+                if let Err(error) = self.queue.delivered(delivery.id).await {
+                    // Delivered again later: at least once.
+                    tracing::warn!(endpoint = %self.endpoint.name, %error, "could not record a delivery");
+                }
+            }
+            Err(error) => self.failed(delivery, &error).await,
+        }
+    }
+
+    /// Schedules the next attempt, or gives up past the retry window.
+    async fn failed(&self, delivery: &PendingDelivery, error: &str) {
+        let now = now();
+        let age_ms = now.unix_millis() - delivery.created_at.unix_millis();
+        let age = Duration::from_millis(u64::try_from(age_ms).unwrap_or(0));
+        let recorded = if self.settings.retry.gives_up(age) {
+            tracing::warn!(endpoint = %self.endpoint.name, event = %delivery.event_id.as_str(), %error, attempts = delivery.attempts, "webhook given up: kept in the dead letters");
+            metrics::counter!("chat_webhook_deliveries_total", "endpoint" => self.endpoint.name.clone(), "outcome" => "dead_letter").increment(1);
+            self.queue.give_up(delivery.id, error).await
+        } else {
+            let wait = self.settings.retry.wait_after(delivery.attempts);
+            let at = Timestamp::from_unix_millis(
+                now.unix_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
+            )
+            .unwrap_or(now);
+            tracing::info!(endpoint = %self.endpoint.name, event = %delivery.event_id.as_str(), %error, attempts = delivery.attempts, retry_in_ms = wait.as_millis(), "webhook failed; retrying later");
+            metrics::counter!("chat_webhook_deliveries_total", "endpoint" => self.endpoint.name.clone(), "outcome" => "retry").increment(1);
+            self.queue.retry_at(delivery.id, at, error).await
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(endpoint = %self.endpoint.name, %error, "could not record a failed delivery; the claim expires instead");
+        }
+    }
+}
