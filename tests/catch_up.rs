@@ -550,3 +550,41 @@ async fn a_client_away_longer_than_the_retention_reloads() {
     client.catch_up(&server).await;
     assert_eq!(client.truth(&server).await, client.conversations);
 }
+
+#[tokio::test]
+async fn catch_up_inputs_are_checked() {
+    let server = TestServer::postgres().await;
+    let token = server.token(ANN, 1);
+    let created = server
+        .post(
+            &token,
+            "/chat/conversations/create",
+            json!({"kind": "group", "name": "checked"}),
+        )
+        .await;
+    let events = format!("/chat/conversations/{}/events/list", id(&created.body));
+    for (path, body, field) in [
+        (events.as_str(), json!({"after": -1}), "after"),
+        (events.as_str(), json!({"after": 0, "limit": 501}), "limit"),
+        (events.as_str(), json!({}), "after"),
+        ("/chat/events/list", json!({"after": 0, "limit": 0}), "limit"),
+        ("/chat/sync", json!({"cursor": "not-a-cursor"}), "cursor"),
+        ("/chat/sync", json!({"limit": 501}), "limit"),
+    ] {
+        let reply = server.post(&token, path, body.clone()).await;
+        assert_eq!(reply.status, 422, "{path} {body}: {:?}", reply.body);
+        assert_eq!(reply.body["error"]["details"]["field"], field, "{path} {body}");
+    }
+    // A position past the end is simply caught up.
+    let far = server
+        .post(&token, &events, json!({"after": i64::MAX}))
+        .await;
+    assert_eq!(far.status, 200, "{:?}", far.body);
+    assert_eq!(far.body["data"], json!([]));
+    assert_eq!(far.body["reset"], false);
+    // Someone else's conversation is not found, not forbidden.
+    let other = server
+        .post(&server.token(BOB, 1), &events, json!({"after": 0}))
+        .await;
+    assert_eq!(other.status, 404);
+}

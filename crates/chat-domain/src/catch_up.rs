@@ -80,7 +80,9 @@ impl EventPage {
     pub fn from_slice(slice: EventSlice, after: i64, visible_from: i64, limit: usize) -> Self {
         let start = after.max(visible_from);
         let missing = start < slice.last_event_seq
-            && slice.oldest_kept.is_none_or(|oldest| oldest > start + 1);
+            && slice
+                .oldest_kept
+                .is_none_or(|oldest| oldest > start.saturating_add(1));
         if missing {
             return Self {
                 events: Vec::new(),

@@ -96,16 +96,18 @@ bumped AS ( \
     FROM counts WHERE c.id = counts.conversation_id \
     RETURNING c.id, c.last_event_seq - counts.n AS base), \
 numbered AS ( \
-    SELECT i.*, b.base + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) \
+    SELECT i.conversation_id, i.event_id, i.event_type, i.message_seq, i.occurred_at, i.ord, \
+           i.envelope::jsonb AS envelope, \
+           b.base + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) \
                AS event_seq \
     FROM input i LEFT JOIN bumped b ON b.id = i.conversation_id), \
 stamped AS ( \
     SELECT n.*, CASE \
-        WHEN n.event_seq IS NULL THEN n.envelope::jsonb \
-        WHEN n.envelope::jsonb -> 'data' ? 'lastEventSeq' \
-            THEN jsonb_set(n.envelope::jsonb, '{data,lastEventSeq}', to_jsonb(n.event_seq)) \
+        WHEN n.event_seq IS NULL THEN n.envelope \
+        WHEN n.envelope -> 'data' ? 'lastEventSeq' \
+            THEN jsonb_set(n.envelope, '{data,lastEventSeq}', to_jsonb(n.event_seq)) \
                  || jsonb_build_object('eventSeq', n.event_seq) \
-        ELSE n.envelope::jsonb || jsonb_build_object('eventSeq', n.event_seq) END AS data \
+        ELSE n.envelope || jsonb_build_object('eventSeq', n.event_seq) END AS data \
     FROM numbered n), \
 kept AS ( \
     INSERT INTO chat_conversation_events \
