@@ -567,13 +567,20 @@ async fn catch_up_inputs_are_checked() {
         (events.as_str(), json!({"after": -1}), "after"),
         (events.as_str(), json!({"after": 0, "limit": 501}), "limit"),
         (events.as_str(), json!({}), "after"),
-        ("/chat/events/list", json!({"after": 0, "limit": 0}), "limit"),
+        (
+            "/chat/events/list",
+            json!({"after": 0, "limit": 0}),
+            "limit",
+        ),
         ("/chat/sync", json!({"cursor": "not-a-cursor"}), "cursor"),
         ("/chat/sync", json!({"limit": 501}), "limit"),
     ] {
         let reply = server.post(&token, path, body.clone()).await;
         assert_eq!(reply.status, 422, "{path} {body}: {:?}", reply.body);
-        assert_eq!(reply.body["error"]["details"]["field"], field, "{path} {body}");
+        assert_eq!(
+            reply.body["error"]["details"]["field"], field,
+            "{path} {body}"
+        );
     }
     // A position past the end is simply caught up.
     let far = server
