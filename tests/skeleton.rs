@@ -171,6 +171,7 @@ async fn the_slice_works_end_to_end_on_postgres() {
         types,
         vec![
             "conversation.added",
+            "conversation.added",
             "message.created",
             "unread.updated",
             "message.created",
@@ -179,17 +180,23 @@ async fn the_slice_works_end_to_end_on_postgres() {
             "unread.updated"
         ]
     );
-    // After Ann's send, Bob's sidebar learns his exact figures.
-    assert_eq!(rows[2].1["channel"], "personal:2");
+    // "You were added", numbered in each member's own stream: one publish
+    // per member.
+    for (row, user) in [(&rows[0], 1), (&rows[1], 2)] {
+        assert_eq!(row.0, "publish");
+        assert_eq!(row.1["channel"], format!("personal:{user}"));
+        assert_eq!(row.1["data"]["eventSeq"], 1);
+    }
+    // After Ann's send, Bob's sidebar learns his exact figures (a hint:
+    // not numbered).
+    assert_eq!(rows[3].1["channel"], "personal:2");
     assert_eq!(
-        rows[2].1["data"]["data"],
+        rows[3].1["data"]["data"],
         json!({"conversationId": dm, "unreadCount": 1, "mentionCount": 0,
                "lastMessageAt": sent.body["createdAt"]})
     );
-    let (method, added, _) = &rows[0];
-    assert_eq!(method, "broadcast");
-    assert_eq!(added["channels"], json!(["personal:1", "personal:2"]));
-    let (method, created_event, partition) = &rows[1];
+    assert!(rows[3].1["data"].get("eventSeq").is_none());
+    let (method, created_event, partition) = &rows[2];
     assert_eq!(method, "publish");
     assert_eq!(created_event["channel"], format!("chat:{dm}"));
     assert_eq!(
@@ -199,11 +206,20 @@ async fn the_slice_works_end_to_end_on_postgres() {
     assert_eq!(created_event["data"]["conversationId"], dm.as_str());
     assert_eq!(created_event["data"]["data"]["id"], sent.body["id"]);
     assert_eq!(created_event["data"]["data"]["seq"], 1);
+    assert_eq!(created_event["data"]["eventSeq"], 1);
+    assert_eq!(
+        rows[4].1["data"]["eventSeq"], 2,
+        "the conversation's next event"
+    );
     assert!(
-        rows.iter().all(|(_, _, p)| p == partition),
+        rows.iter()
+            .filter(|(_, payload, _)| payload["channel"] == format!("chat:{dm}"))
+            .all(|(_, _, p)| p == partition),
         "one conversation, one partition"
     );
-    assert_eq!(rows[5].1["channel"], "personal:1");
+    // Ann's read cursor, for her other devices: her second personal event.
+    assert_eq!(rows[6].1["channel"], "personal:1");
+    assert_eq!(rows[6].1["data"]["eventSeq"], 2);
 }
 
 #[tokio::test]
