@@ -99,15 +99,17 @@ struct SyncRow {
     personal_event_seq: i64,
 }
 
-/// The user's conversations changed at or after a marker (`$2`, NULL for
-/// all), after a conversation id, and the memberships that ended since.
-/// The marker handed back is the xmin of this statement's snapshot: every
-/// transaction it does not see has an id at or above it (migration 000010
-/// says why transaction ids and not a counter).
+/// The user's conversations changed at or after a marker (`$2`), after a
+/// conversation id, and the memberships that ended since. The marker handed
+/// back is the xmin of this statement's snapshot: every transaction it does
+/// not see has an id at or above it (migration 000010 says why transaction
+/// ids and not a counter).
 ///
 /// It walks the user's memberships (one index range) and looks each
-/// conversation up by key: O(the user's conversations) with no index on the
-/// conversations' change marker, whose update must stay HOT on every send.
+/// conversation up: O(the user's conversations) with no index on the
+/// change markers, whose rows change on every send and must stay HOT.
+/// A statement of its own, not one with a "no marker" branch: a prepared
+/// statement's generic plan cannot know which branch a call takes.
 pub(crate) const CHANGED_CONVERSATIONS: &str = "\
 SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq \
 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
@@ -118,16 +120,27 @@ LEFT JOIN LATERAL ( \
         SELECT m.conversation_id, c.last_event_seq, false AS removed \
         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
         WHERE m.user_id = $1 AND m.conversation_id > $3 \
-          AND ($2::text IS NULL OR c.events_xid >= $2::text::xid8 \
-               OR m.changed_xid >= $2::text::xid8) \
+          AND (c.events_xid >= $2::xid8 OR m.changed_xid >= $2::xid8) \
         UNION ALL \
         SELECT r.conversation_id, r.last_event_seq, true AS removed \
         FROM chat_membership_removals r \
-        WHERE r.user_id = $1 AND r.conversation_id > $3 \
-          AND $2::text IS NOT NULL AND r.removed_xid >= $2::text::xid8 \
+        WHERE r.user_id = $1 AND r.conversation_id > $3 AND r.removed_xid >= $2::xid8 \
           AND NOT EXISTS (SELECT 1 FROM conversation_members m \
                           WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) \
     ) changed ORDER BY conversation_id LIMIT $4) x ON true \
+ORDER BY x.conversation_id";
+
+/// A full sync: every conversation of the user, after a conversation id.
+const ALL_CONVERSATIONS: &str = "\
+SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq \
+FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
+             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
+                       WHERE p.user_id = $1), 0) AS personal_event_seq) s \
+LEFT JOIN LATERAL ( \
+    SELECT m.conversation_id, c.last_event_seq, false AS removed \
+    FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+    WHERE m.user_id = $1 AND m.conversation_id > $2 \
+    ORDER BY m.conversation_id LIMIT $3) x ON true \
 ORDER BY x.conversation_id";
 
 /// Pruning deletes by time in small batches, each its own short
@@ -189,15 +202,30 @@ impl EventHistoryRepository for PgStore {
         read: SyncRead,
     ) -> Result<SyncSlice, ChatError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<SyncRow> = diesel::sql_query(CHANGED_CONVERSATIONS)
-            .bind::<BigInt, _>(user.get())
-            .bind::<Nullable<Text>, _>(read.changed_since.map(|m| m.to_string()))
-            .bind::<BigInt, _>(read.after.map_or(0, ConversationId::get))
-            .bind::<BigInt, _>(to_i64(read.limit))
-            .prepared()
-            .load(&mut conn)
-            .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+        let after = read.after.map_or(0, ConversationId::get);
+        let limit = to_i64(read.limit);
+        let rows: Vec<SyncRow> = match read.changed_since {
+            Some(marker) => {
+                diesel::sql_query(CHANGED_CONVERSATIONS)
+                    .bind::<BigInt, _>(user.get())
+                    .bind::<Text, _>(marker.to_string())
+                    .bind::<BigInt, _>(after)
+                    .bind::<BigInt, _>(limit)
+                    .prepared()
+                    .load(&mut conn)
+                    .await
+            }
+            None => {
+                diesel::sql_query(ALL_CONVERSATIONS)
+                    .bind::<BigInt, _>(user.get())
+                    .bind::<BigInt, _>(after)
+                    .bind::<BigInt, _>(limit)
+                    .prepared()
+                    .load(&mut conn)
+                    .await
+            }
+        }
+        .map_err(|e| StoreError::from(e).into_chat())?;
         let mut slice = SyncSlice {
             entries: Vec::new(),
             marker: 0,

@@ -307,7 +307,7 @@ pub async fn explain(
             .await?;
     let rows = diesel::sql_query(explain(crate::events::CHANGED_CONVERSATIONS))
         .bind::<BigInt, _>(user)
-        .bind::<Nullable<Text>, _>(Some(marker.marker))
+        .bind::<Text, _>(marker.marker)
         .bind::<BigInt, _>(0)
         .bind::<BigInt, _>(101)
         .load(conn)
