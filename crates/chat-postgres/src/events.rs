@@ -10,7 +10,7 @@ use chat_domain::ports::EventHistoryRepository;
 use chat_domain::{ChatError, ConversationId, EventId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::StoreError;
@@ -97,6 +97,9 @@ struct SyncRow {
     marker: String,
     #[diesel(sql_type = BigInt)]
     personal_event_seq: i64,
+    /// False when the sync log cannot answer (always true for the walk).
+    #[diesel(sql_type = Bool)]
+    usable: bool,
 }
 
 /// The user's conversations changed at or after a marker (`$2`), after a
@@ -111,7 +114,8 @@ struct SyncRow {
 /// A statement of its own, not one with a "no marker" branch: a prepared
 /// statement's generic plan cannot know which branch a call takes.
 pub(crate) const CHANGED_CONVERSATIONS: &str = "\
-SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq \
+SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, \
+       true AS usable \
 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
              coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
                        WHERE p.user_id = $1), 0) AS personal_event_seq) s \
@@ -130,9 +134,44 @@ LEFT JOIN LATERAL ( \
     ) changed ORDER BY conversation_id LIMIT $4) x ON true \
 ORDER BY x.conversation_id";
 
+/// The same answer from the sync log (migration 000012), when it can give
+/// it: `usable` when the log holds every change since the marker and fewer
+/// than `$5` rows were logged since then (else the caller walks). Cost:
+/// the changes since the cursor, not the user's conversations.
+pub(crate) const LOGGED_CHANGES: &str = "\
+SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, s.usable \
+FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
+             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
+                       WHERE p.user_id = $1), 0) AS personal_event_seq, \
+             coalesce((SELECT h.complete_from <= $2::xid8 FROM chat_sync_log_horizon h), false) \
+             AND (SELECT count(*) FROM (SELECT 1 FROM chat_sync_log l \
+                                        WHERE l.xid >= $2::xid8 LIMIT $5) recent) < $5 \
+               AS usable) s \
+LEFT JOIN LATERAL ( \
+    SELECT * FROM ( \
+        SELECT m.conversation_id, c.last_event_seq, false AS removed \
+        FROM (SELECT DISTINCT l.conversation_id FROM chat_sync_log l \
+              WHERE l.xid >= $2::xid8 AND (l.user_id IS NULL OR l.user_id = $1)) l \
+        JOIN conversation_members m ON m.conversation_id = l.conversation_id AND m.user_id = $1 \
+        JOIN conversations c ON c.id = m.conversation_id \
+        WHERE s.usable AND m.conversation_id > $3 \
+        UNION ALL \
+        SELECT r.conversation_id, r.last_event_seq, true AS removed \
+        FROM chat_membership_removals r \
+        WHERE s.usable AND r.user_id = $1 AND r.conversation_id > $3 \
+          AND r.removed_xid >= $2::xid8 \
+          AND NOT EXISTS (SELECT 1 FROM conversation_members m \
+                          WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) \
+    ) changed ORDER BY conversation_id LIMIT $4) x ON true \
+ORDER BY x.conversation_id";
+
+/// Log rows since a cursor beyond which walking the memberships is cheaper.
+pub(crate) const LOG_READ_MAX: i64 = 2_000;
+
 /// A full sync: every conversation of the user, after a conversation id.
 const ALL_CONVERSATIONS: &str = "\
-SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq \
+SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, \
+       true AS usable \
 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
              coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
                        WHERE p.user_id = $1), 0) AS personal_event_seq) s \
@@ -151,9 +190,53 @@ DELETE FROM chat_conversation_events WHERE ctid = ANY(ARRAY( \
 const PRUNE_PERSONAL_EVENTS: &str = "\
 DELETE FROM chat_personal_events WHERE ctid = ANY(ARRAY( \
     SELECT ctid FROM chat_personal_events WHERE occurred_at < $1 LIMIT $2))";
+/// The sync log is kept an hour (older cursors walk the memberships);
+/// the horizon moves past what was deleted.
+const PRUNE_SYNC_LOG: &str = "\
+WITH gone AS ( \
+    DELETE FROM chat_sync_log WHERE ctid = ANY(ARRAY( \
+        SELECT ctid FROM chat_sync_log WHERE logged_at < now() - interval '1 hour' LIMIT $1)) \
+    RETURNING xid), \
+newest AS (SELECT xid FROM gone ORDER BY xid DESC LIMIT 1), \
+raised AS ( \
+    UPDATE chat_sync_log_horizon h \
+    SET complete_from = greatest(h.complete_from, \
+                                 ((SELECT xid FROM newest)::text::numeric + 1)::text::xid8) \
+    WHERE EXISTS (SELECT 1 FROM newest)) \
+SELECT count(*) AS count FROM gone";
+
+#[derive(QueryableByName)]
+struct PrunedRow {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
 const PRUNE_REMOVALS: &str = "\
 DELETE FROM chat_membership_removals WHERE ctid = ANY(ARRAY( \
     SELECT ctid FROM chat_membership_removals WHERE removed_at < $1 LIMIT $2))";
+
+fn store_error(e: diesel::result::Error) -> ChatError {
+    StoreError::from(e).into_chat()
+}
+
+/// Sync by walking the user's memberships.
+async fn walk_changes(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    marker: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<SyncRow>, ChatError> {
+    diesel::sql_query(CHANGED_CONVERSATIONS)
+        .bind::<BigInt, _>(user.get())
+        .bind::<Text, _>(marker.to_string())
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(limit)
+        .prepared()
+        .load(conn)
+        .await
+        .map_err(store_error)
+}
 
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -205,27 +288,33 @@ impl EventHistoryRepository for PgStore {
         let after = read.after.map_or(0, ConversationId::get);
         let limit = to_i64(read.limit);
         let rows: Vec<SyncRow> = match read.changed_since {
-            Some(marker) => {
-                diesel::sql_query(CHANGED_CONVERSATIONS)
+            Some(marker) if self.sync_from_log => {
+                let logged: Vec<SyncRow> = diesel::sql_query(LOGGED_CHANGES)
                     .bind::<BigInt, _>(user.get())
                     .bind::<Text, _>(marker.to_string())
                     .bind::<BigInt, _>(after)
                     .bind::<BigInt, _>(limit)
+                    .bind::<BigInt, _>(LOG_READ_MAX)
                     .prepared()
                     .load(&mut conn)
                     .await
+                    .map_err(store_error)?;
+                if logged.as_slice().first().is_some_and(|r| r.usable) {
+                    logged
+                } else {
+                    walk_changes(&mut conn, user, marker, after, limit).await?
+                }
             }
-            None => {
-                diesel::sql_query(ALL_CONVERSATIONS)
-                    .bind::<BigInt, _>(user.get())
-                    .bind::<BigInt, _>(after)
-                    .bind::<BigInt, _>(limit)
-                    .prepared()
-                    .load(&mut conn)
-                    .await
-            }
-        }
-        .map_err(|e| StoreError::from(e).into_chat())?;
+            Some(marker) => walk_changes(&mut conn, user, marker, after, limit).await?,
+            None => diesel::sql_query(ALL_CONVERSATIONS)
+                .bind::<BigInt, _>(user.get())
+                .bind::<BigInt, _>(after)
+                .bind::<BigInt, _>(limit)
+                .prepared()
+                .load(&mut conn)
+                .await
+                .map_err(store_error)?,
+        };
         let mut slice = SyncSlice {
             entries: Vec::new(),
             marker: 0,
@@ -267,7 +356,17 @@ impl EventHistoryRepository for PgStore {
                 .prepared()
                 .execute(&mut conn)
                 .await
-                .map_err(|e| StoreError::from(e).into_chat())?;
+                .map_err(store_error)?;
+        }
+        let left = batch.saturating_sub(pruned);
+        if left > 0 {
+            let log: PrunedRow = diesel::sql_query(PRUNE_SYNC_LOG)
+                .bind::<BigInt, _>(to_i64(left))
+                .prepared()
+                .get_result(&mut conn)
+                .await
+                .map_err(store_error)?;
+            pruned += usize::try_from(log.count).unwrap_or(0);
         }
         Ok(pruned)
     }

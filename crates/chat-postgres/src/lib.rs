@@ -105,6 +105,9 @@ pub struct PgStore {
     outbox: OutboxWriter,
     /// How common search words are, for choosing a search plan.
     word_statistics: Arc<search::WordStatisticsCache>,
+    /// Sync reads the change log when it can (false: always walks the
+    /// memberships; tests run the sync cases both ways).
+    sync_from_log: bool,
 }
 
 impl PgStore {
@@ -116,6 +119,7 @@ impl PgStore {
     pub fn connect(config: &PgConfig, encoder: Arc<dyn EventEncoder>) -> anyhow::Result<Self> {
         Ok(Self {
             word_statistics: Arc::default(),
+            sync_from_log: true,
             pools: Arc::new(ThreadPools::new(config.clone())),
             outbox: OutboxWriter {
                 encoder,
@@ -145,6 +149,15 @@ impl PgStore {
     #[must_use]
     pub fn with_search_plan(mut self, plan: search::Plan) -> Self {
         self.word_statistics = Arc::new(search::WordStatisticsCache::always(plan));
+        self
+    }
+
+    /// The same store, answering sync always by walking the memberships
+    /// (the log's fallback), for the tests.
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn with_sync_walk(mut self) -> Self {
+        self.sync_from_log = false;
         self
     }
 

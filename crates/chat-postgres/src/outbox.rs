@@ -95,6 +95,7 @@ bumped AS ( \
     SET last_event_seq = c.last_event_seq + counts.n, events_xid = pg_current_xact_id() \
     FROM counts WHERE c.id = counts.conversation_id \
     RETURNING c.id, c.last_event_seq - counts.n AS base), \
+logged AS (INSERT INTO chat_sync_log (conversation_id) SELECT id FROM bumped), \
 numbered AS ( \
     SELECT i.conversation_id, i.event_id, i.event_type, i.message_seq, i.occurred_at, i.ord, \
            i.envelope::jsonb AS envelope, \

@@ -307,12 +307,27 @@ pub async fn explain(
             .await?;
     let rows = diesel::sql_query(explain(crate::events::CHANGED_CONVERSATIONS))
         .bind::<BigInt, _>(user)
-        .bind::<Text, _>(marker.marker)
+        .bind::<Text, _>(marker.marker.clone())
         .bind::<BigInt, _>(0)
         .bind::<BigInt, _>(101)
         .load(conn)
         .await?;
-    plans.push(("sync, with a cursor".to_owned(), text(rows)));
+    plans.push((
+        "sync, with a cursor, walking the memberships".to_owned(),
+        text(rows),
+    ));
+    let rows = diesel::sql_query(explain(crate::events::LOGGED_CHANGES))
+        .bind::<BigInt, _>(user)
+        .bind::<Text, _>(marker.marker.clone())
+        .bind::<BigInt, _>(0)
+        .bind::<BigInt, _>(101)
+        .bind::<BigInt, _>(crate::events::LOG_READ_MAX)
+        .load(conn)
+        .await?;
+    plans.push((
+        "sync, with a cursor, from the change log".to_owned(),
+        text(rows),
+    ));
     Ok(plans)
 }
 

@@ -62,6 +62,15 @@ async fn fresh() -> Harness {
 }
 
 async fn fresh_with(plan: Option<SearchPlan>) -> Harness {
+    fresh_store(plan, false).await
+}
+
+async fn fresh_store(plan: Option<SearchPlan>, sync_walk: bool) -> Harness {
+    fresh_store_at(plan, sync_walk).await.0
+}
+
+/// A harness and its database's URL.
+async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, String) {
     let db = TestDatabase::create().await.unwrap();
     let config = PgConfig {
         database_url: db.url().to_owned(),
@@ -76,9 +85,16 @@ async fn fresh_with(plan: Option<SearchPlan>) -> Harness {
     if let Some(plan) = plan {
         store = store.with_search_plan(plan);
     }
+    if sync_walk {
+        store = store.with_sync_walk();
+    }
     let store = Arc::new(store);
     let url = db.url().to_owned();
-    Harness::new(store, move || Box::pin(outbox(url.clone())), db)
+    let outbox_url = url.clone();
+    (
+        Harness::new(store, move || Box::pin(outbox(outbox_url.clone())), db),
+        url,
+    )
 }
 
 conformance_suite!(fresh);
@@ -108,4 +124,107 @@ mod through_the_common_word_plan {
         search_works_beyond_english,
         search_orders_by_relevance,
     );
+}
+
+/// Sync answers from its change log when few changes happened since the
+/// cursor, and walks the user's memberships otherwise; the small data of a
+/// test always takes the log. The sync cases run once more through the
+/// walk, so both answer alike.
+mod through_the_membership_walk {
+    use super::*;
+
+    macro_rules! walk {
+        ($($case:ident),* $(,)?) => {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    chat_conformance::cases::$case(fresh_store(None, true).await).await;
+                }
+            )*
+        };
+    }
+
+    walk!(
+        members_see_events_from_joining_until_removal,
+        personal_events_are_numbered_per_user,
+        sync_reports_what_changed_since_the_cursor,
+        readers_older_than_what_is_kept_reload,
+    );
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    flag: bool,
+}
+
+/// Once the sync log is pruned past a cursor, that cursor's sync walks the
+/// memberships instead, and still misses nothing.
+#[tokio::test]
+async fn a_cursor_older_than_the_sync_log_is_answered_by_the_walk() {
+    use chat_domain::service::{CreateConversation, SendMessage};
+
+    let (h, url) = fresh_store_at(None, false).await;
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let group = h
+        .service
+        .create_conversation(
+            ann,
+            CreateConversation {
+                kind: chat_domain::conversation::ConversationKind::Group,
+                user_id: None,
+                name: None,
+                description: None,
+                member_ids: vec![bob.user_id],
+                visibility: None,
+                history_mode: None,
+                posting_policy: None,
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap()
+        .value
+        .conversation
+        .id;
+    let cursor = h.service.sync(bob, None, None).await.unwrap().next;
+    h.service
+        .send_message(
+            ann,
+            SendMessage {
+                conversation_id: group,
+                content: "while you were away".to_owned(),
+                client_msg_id: None,
+                parent_id: None,
+                quoted_message_id: None,
+                mentions: Vec::new(),
+                mention_everyone: false,
+                gif: None,
+                metadata: None,
+                attachment_ids: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // An hour later, the log rows are pruned.
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    diesel::sql_query("UPDATE chat_sync_log SET logged_at = now() - interval '2 hours'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    while h.service.prune_event_history(1_000).await.unwrap() > 0 {}
+    let moved: Flag = diesel::sql_query(format!(
+        "SELECT complete_from > '{}'::xid8 AS flag FROM chat_sync_log_horizon",
+        cursor.changed_since.unwrap()
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(moved.flag, "the horizon moved past the cursor");
+
+    let synced = h.service.sync(bob, Some(cursor), None).await.unwrap();
+    let ids: Vec<_> = synced.entries.iter().map(|e| e.conversation_id).collect();
+    assert_eq!(ids, vec![group]);
 }
