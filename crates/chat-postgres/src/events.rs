@@ -137,32 +137,36 @@ ORDER BY x.conversation_id";
 /// The same answer from the sync log (migration 000012), when it can give
 /// it: `usable` when the log holds every change since the marker and fewer
 /// than `$5` rows were logged since then (else the caller walks). Cost:
-/// the changes since the cursor, not the user's conversations.
+/// the changes since the cursor, not the user's conversations. Both reads
+/// of the log go in `xid` order with a limit, so even a generic plan walks
+/// the index from the marker (the probe guarantees the limit cuts nothing).
 pub(crate) const LOGGED_CHANGES: &str = "\
+WITH s AS MATERIALIZED ( \
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
+           coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
+                     WHERE p.user_id = $1), 0) AS personal_event_seq, \
+           coalesce((SELECT h.complete_from <= $2::xid8 FROM chat_sync_log_horizon h), false) \
+           AND (SELECT count(*) FROM (SELECT 1 FROM chat_sync_log l \
+                                      WHERE l.xid >= $2::xid8 ORDER BY l.xid LIMIT $5) recent) < $5 \
+             AS usable) \
 SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, s.usable \
-FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
-             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
-                       WHERE p.user_id = $1), 0) AS personal_event_seq, \
-             coalesce((SELECT h.complete_from <= $2::xid8 FROM chat_sync_log_horizon h), false) \
-             AND (SELECT count(*) FROM (SELECT 1 FROM chat_sync_log l \
-                                        WHERE l.xid >= $2::xid8 LIMIT $5) recent) < $5 \
-               AS usable) s \
-LEFT JOIN LATERAL ( \
+FROM s LEFT JOIN LATERAL ( \
     SELECT * FROM ( \
         SELECT m.conversation_id, c.last_event_seq, false AS removed \
-        FROM (SELECT DISTINCT l.conversation_id FROM chat_sync_log l \
-              WHERE l.xid >= $2::xid8 AND (l.user_id IS NULL OR l.user_id = $1)) l \
+        FROM (SELECT DISTINCT logged.conversation_id FROM ( \
+                  SELECT l.conversation_id FROM chat_sync_log l \
+                  WHERE l.xid >= $2::xid8 AND (l.user_id IS NULL OR l.user_id = $1) \
+                  ORDER BY l.xid LIMIT $5) logged) l \
         JOIN conversation_members m ON m.conversation_id = l.conversation_id AND m.user_id = $1 \
         JOIN conversations c ON c.id = m.conversation_id \
-        WHERE s.usable AND m.conversation_id > $3 \
+        WHERE m.conversation_id > $3 \
         UNION ALL \
         SELECT r.conversation_id, r.last_event_seq, true AS removed \
         FROM chat_membership_removals r \
-        WHERE s.usable AND r.user_id = $1 AND r.conversation_id > $3 \
-          AND r.removed_xid >= $2::xid8 \
+        WHERE r.user_id = $1 AND r.conversation_id > $3 AND r.removed_xid >= $2::xid8 \
           AND NOT EXISTS (SELECT 1 FROM conversation_members m \
                           WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) \
-    ) changed ORDER BY conversation_id LIMIT $4) x ON true \
+    ) changed WHERE s.usable ORDER BY conversation_id LIMIT $4) x ON true \
 ORDER BY x.conversation_id";
 
 /// Log rows since a cursor beyond which walking the memberships is cheaper.
