@@ -28,8 +28,10 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 pub(super) struct ListEventsRequest {
     /// Events numbered above this, oldest first (0: from the start of what
     /// is kept).
+    #[schema(minimum = 0)]
     after: i64,
     /// Default 100, at most 500.
+    #[schema(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -134,6 +136,7 @@ pub(super) struct SyncRequest {
     /// `page.nextCursor` of the previous sync; absent for a full sync.
     cursor: Option<String>,
     /// Default 100, at most 500.
+    #[schema(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
