@@ -105,8 +105,17 @@ async fn events_arrive_signed_and_in_order() {
             "message.updated"
         ]
     );
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0);
     for delivery in &deliveries {
         assert!(delivery.verified, "signed with the endpoint's secret");
+        assert!(
+            (delivery.timestamp - now_secs).abs() < 300,
+            "webhook-timestamp is Unix seconds: {}",
+            delivery.timestamp
+        );
         assert_eq!(
             delivery.webhook_id,
             delivery.body["eventId"].as_str().unwrap_or("")

@@ -14,6 +14,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub webhook_id: String,
+    /// `webhook-timestamp`, as sent.
+    pub timestamp: i64,
     /// The signature matched the body, id and timestamp.
     pub verified: bool,
     /// The envelope.
@@ -134,6 +136,7 @@ async fn receive(
     let accepted = !state.down.load(Ordering::SeqCst);
     state.deliveries.lock().expect("lock").push(Delivery {
         webhook_id,
+        timestamp,
         verified,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         accepted,

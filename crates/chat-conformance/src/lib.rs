@@ -91,6 +91,7 @@ macro_rules! conformance_suite {
             conversation_events_are_numbered_and_kept,
             event_reads_are_checked,
             concurrent_writers_keep_the_event_sequence_gap_free,
+            concurrent_writers_keep_a_personal_sequence_gap_free,
             members_see_events_from_joining_until_removal,
             personal_events_are_numbered_per_user,
             sync_reports_what_changed_since_the_cursor,

@@ -11,7 +11,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::prepared::Prepare;
 use crate::rows::{ATTACHMENT_COLUMNS, AttachmentRow};
 use crate::views::{decorate, load_message};
@@ -35,7 +35,7 @@ impl AttachmentRepository for PgStore {
         .prepared()
         .get_result(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(row.into_domain())
     }
 
@@ -48,7 +48,7 @@ impl AttachmentRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().next().map(AttachmentRow::into_domain))
     }
 
@@ -61,7 +61,7 @@ impl AttachmentRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         rows.into_iter()
             .next()
             .map(AttachmentRow::into_domain)
@@ -122,7 +122,7 @@ impl AttachmentRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(AttachmentRow::into_domain).collect())
     }
 
@@ -140,7 +140,7 @@ impl AttachmentRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(AttachmentRow::into_domain).collect())
     }
 
@@ -151,7 +151,7 @@ impl AttachmentRepository for PgStore {
             .prepared()
             .execute(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Ok(())
     }
 }

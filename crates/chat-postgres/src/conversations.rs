@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::try_join;
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::members::{event_view, lock};
 use crate::prepared::Prepare;
 use crate::rows::{
@@ -312,7 +312,7 @@ impl ConversationRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         rows.into_iter()
             .next()
             .map(|row| {
@@ -336,7 +336,7 @@ impl ConversationRepository for PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         let views = Self::decorate(&conn, viewer, rows)
             .await
             .map_err(StoreError::into_chat)?;
@@ -359,7 +359,7 @@ impl ConversationRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(|r| UserId::new(r.id)).collect())
     }
 
@@ -379,7 +379,7 @@ impl ConversationRepository for PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Self::decorate(&conn, query.viewer, rows)
             .await
             .map_err(StoreError::into_chat)

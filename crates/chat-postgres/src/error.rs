@@ -73,6 +73,12 @@ impl StoreError {
 /// Shorthand for results inside the adapter.
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
+/// A database error of a single statement outside a transaction, as the
+/// domain sees it.
+pub(crate) fn db_error(error: DieselError) -> ChatError {
+    StoreError::Db(error).into_chat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

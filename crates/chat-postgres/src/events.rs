@@ -13,7 +13,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::error::StoreError;
+use crate::error::db_error;
 use crate::prepared::Prepare;
 
 #[derive(QueryableByName)]
@@ -102,6 +102,35 @@ struct SyncRow {
     usable: bool,
 }
 
+/// The start of every sync answer: the marker (this statement snapshot's
+/// xmin) and the caller's personal stream position, joined to the rows
+/// the statement's own `LEFT JOIN LATERAL ( ... ) x` finds.
+macro_rules! sync_answer {
+    () => {
+        "\
+SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, \
+       true AS usable \
+FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
+             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
+                       WHERE p.user_id = $1), 0) AS personal_event_seq) s \
+LEFT JOIN LATERAL ( "
+    };
+}
+
+/// The memberships of user `$1` that ended since marker `$2`, after
+/// conversation `$3` (unless the user is a member again): one arm of a
+/// sync answer's `UNION ALL`.
+macro_rules! ended_since {
+    () => {
+        "\
+        SELECT r.conversation_id, r.last_event_seq, true AS removed \
+        FROM chat_membership_removals r \
+        WHERE r.user_id = $1 AND r.conversation_id > $3 AND r.removed_xid >= $2::xid8 \
+          AND NOT EXISTS (SELECT 1 FROM conversation_members m \
+                          WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) "
+    };
+}
+
 /// The user's conversations changed at or after a marker (`$2`), after a
 /// conversation id, and the memberships that ended since. The marker handed
 /// back is the xmin of this statement's snapshot: every transaction it does
@@ -113,26 +142,20 @@ struct SyncRow {
 /// change markers, whose rows change on every send and must stay HOT.
 /// A statement of its own, not one with a "no marker" branch: a prepared
 /// statement's generic plan cannot know which branch a call takes.
-pub(crate) const CHANGED_CONVERSATIONS: &str = "\
-SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, \
-       true AS usable \
-FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
-             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
-                       WHERE p.user_id = $1), 0) AS personal_event_seq) s \
-LEFT JOIN LATERAL ( \
+pub(crate) const CHANGED_CONVERSATIONS: &str = concat!(
+    sync_answer!(),
+    "\
     SELECT * FROM ( \
         SELECT m.conversation_id, c.last_event_seq, false AS removed \
         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
         WHERE m.user_id = $1 AND m.conversation_id > $3 \
           AND (c.events_xid >= $2::xid8 OR m.changed_xid >= $2::xid8) \
-        UNION ALL \
-        SELECT r.conversation_id, r.last_event_seq, true AS removed \
-        FROM chat_membership_removals r \
-        WHERE r.user_id = $1 AND r.conversation_id > $3 AND r.removed_xid >= $2::xid8 \
-          AND NOT EXISTS (SELECT 1 FROM conversation_members m \
-                          WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) \
+        UNION ALL ",
+    ended_since!(),
+    "\
     ) changed ORDER BY conversation_id LIMIT $4) x ON true \
-ORDER BY x.conversation_id";
+ORDER BY x.conversation_id"
+);
 
 /// The same answer from the sync log (migration 000012), when it can give
 /// it: `usable` when the log holds every change since the marker and fewer
@@ -140,7 +163,8 @@ ORDER BY x.conversation_id";
 /// the changes since the cursor, not the user's conversations. Both reads
 /// of the log go in `xid` order with a limit, so even a generic plan walks
 /// the index from the marker (the probe guarantees the limit cuts nothing).
-pub(crate) const LOGGED_CHANGES: &str = "\
+pub(crate) const LOGGED_CHANGES: &str = concat!(
+    "\
 WITH s AS MATERIALIZED ( \
     SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
            coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
@@ -160,31 +184,26 @@ FROM s LEFT JOIN LATERAL ( \
         JOIN conversation_members m ON m.conversation_id = l.conversation_id AND m.user_id = $1 \
         JOIN conversations c ON c.id = m.conversation_id \
         WHERE m.conversation_id > $3 \
-        UNION ALL \
-        SELECT r.conversation_id, r.last_event_seq, true AS removed \
-        FROM chat_membership_removals r \
-        WHERE r.user_id = $1 AND r.conversation_id > $3 AND r.removed_xid >= $2::xid8 \
-          AND NOT EXISTS (SELECT 1 FROM conversation_members m \
-                          WHERE m.conversation_id = r.conversation_id AND m.user_id = $1) \
+        UNION ALL ",
+    ended_since!(),
+    "\
     ) changed WHERE s.usable ORDER BY conversation_id LIMIT $4) x ON true \
-ORDER BY x.conversation_id";
+ORDER BY x.conversation_id"
+);
 
 /// Log rows since a cursor beyond which walking the memberships is cheaper.
 pub(crate) const LOG_READ_MAX: i64 = 2_000;
 
 /// A full sync: every conversation of the user, after a conversation id.
-const ALL_CONVERSATIONS: &str = "\
-SELECT x.conversation_id, x.last_event_seq, x.removed, s.marker, s.personal_event_seq, \
-       true AS usable \
-FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS marker, \
-             coalesce((SELECT p.last_event_seq FROM chat_personal_streams p \
-                       WHERE p.user_id = $1), 0) AS personal_event_seq) s \
-LEFT JOIN LATERAL ( \
+const ALL_CONVERSATIONS: &str = concat!(
+    sync_answer!(),
+    "\
     SELECT m.conversation_id, c.last_event_seq, false AS removed \
     FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
     WHERE m.user_id = $1 AND m.conversation_id > $2 \
     ORDER BY m.conversation_id LIMIT $3) x ON true \
-ORDER BY x.conversation_id";
+ORDER BY x.conversation_id"
+);
 
 /// Pruning deletes by time in small batches, each its own short
 /// transaction, so writes never wait behind it.
@@ -219,10 +238,6 @@ const PRUNE_REMOVALS: &str = "\
 DELETE FROM chat_membership_removals WHERE ctid = ANY(ARRAY( \
     SELECT ctid FROM chat_membership_removals WHERE removed_at < $1 LIMIT $2))";
 
-fn store_error(e: diesel::result::Error) -> ChatError {
-    StoreError::from(e).into_chat()
-}
-
 /// Sync by walking the user's memberships.
 async fn walk_changes(
     conn: &mut AsyncPgConnection,
@@ -239,7 +254,7 @@ async fn walk_changes(
         .prepared()
         .load(conn)
         .await
-        .map_err(store_error)
+        .map_err(db_error)
 }
 
 fn to_i64(n: usize) -> i64 {
@@ -262,7 +277,7 @@ impl EventHistoryRepository for PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Ok(into_slice(rows))
     }
 
@@ -279,7 +294,7 @@ impl EventHistoryRepository for PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Ok(into_slice(rows))
     }
 
@@ -302,7 +317,7 @@ impl EventHistoryRepository for PgStore {
                     .prepared()
                     .load(&mut conn)
                     .await
-                    .map_err(store_error)?;
+                    .map_err(db_error)?;
                 if logged.as_slice().first().is_some_and(|r| r.usable) {
                     logged
                 } else {
@@ -317,7 +332,7 @@ impl EventHistoryRepository for PgStore {
                 .prepared()
                 .load(&mut conn)
                 .await
-                .map_err(store_error)?,
+                .map_err(db_error)?,
         };
         let mut slice = SyncSlice {
             entries: Vec::new(),
@@ -360,7 +375,7 @@ impl EventHistoryRepository for PgStore {
                 .prepared()
                 .execute(&mut conn)
                 .await
-                .map_err(store_error)?;
+                .map_err(db_error)?;
         }
         let left = batch.saturating_sub(pruned);
         if left > 0 {
@@ -369,7 +384,7 @@ impl EventHistoryRepository for PgStore {
                 .prepared()
                 .get_result(&mut conn)
                 .await
-                .map_err(store_error)?;
+                .map_err(db_error)?;
             pruned += usize::try_from(log.count).unwrap_or(0);
         }
         Ok(pruned)

@@ -45,7 +45,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 pub use migrate::run_migrations;
 pub use relay::{PgOutboxRelay, listen_for_outbox};
 
-use error::StoreError;
+use error::db_error;
 use outbox::OutboxWriter;
 pub use outbox::WebhookRoutes;
 use pools::ThreadPools;
@@ -174,7 +174,7 @@ impl HealthCheck for PgStore {
             .prepared()
             .execute(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Ok(())
     }
 }

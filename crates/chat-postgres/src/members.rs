@@ -15,7 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::conversations::{last_messages, other_members, view_select};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::prepared::Prepare;
 use crate::rows::{
     CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow, MEMBER_COLUMNS, MemberRow,
@@ -163,7 +163,7 @@ impl MemberRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         let total: IdRow = diesel::sql_query(
             "SELECT count(*) AS id FROM conversation_members \
              WHERE conversation_id = $1 AND ($2::text IS NULL OR role = $2)",
@@ -173,7 +173,7 @@ impl MemberRepository for PgStore {
         .prepared()
         .get_result(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         let members = rows
             .into_iter()
             .map(MemberRow::into_domain)

@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::prepared::Prepare;
 use crate::views::{decorate, load_message};
 
@@ -83,7 +83,7 @@ impl LinkPreviewRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows
             .into_iter()
             .map(|r| UnfurlJob {
@@ -108,7 +108,7 @@ impl LinkPreviewRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().next().map(|row| {
             row.ok.then_some(LinkPreview {
                 url: row.url,
@@ -145,7 +145,7 @@ impl LinkPreviewRepository for PgStore {
         .prepared()
         .execute(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(())
     }
 

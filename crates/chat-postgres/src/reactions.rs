@@ -18,7 +18,7 @@ use futures_util::future::{try_join3, try_join4};
 use time::OffsetDateTime;
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
@@ -213,7 +213,7 @@ impl ReactionRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         let total: IdRow = diesel::sql_query(
             "SELECT count(*) AS id FROM message_reactions WHERE message_id = $1 AND emoji = $2",
         )
@@ -222,7 +222,7 @@ impl ReactionRepository for PgStore {
         .prepared()
         .get_result(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         let reactions = rows
             .into_iter()
             .map(|r| Reaction {
@@ -315,7 +315,7 @@ impl ReactionRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         let mut meta = Vec::with_capacity(rows.len());
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
@@ -356,7 +356,7 @@ impl ReactionRepository for PgStore {
         .prepared()
         .execute(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(inserted > 0)
     }
 }

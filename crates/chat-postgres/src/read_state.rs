@@ -13,7 +13,7 @@ use futures_util::future::try_join3;
 
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, view_select};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::ConversationViewRow;
@@ -109,7 +109,7 @@ impl ReadStateRepository for PgStore {
             .prepared()
             .get_result(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
         Ok(UnreadTotals {
             total_unread: totals.total_unread,
             unread_conversation_count: totals.unread_conversation_count,

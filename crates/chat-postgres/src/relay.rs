@@ -15,7 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::prepared::Prepare;
 
 /// The channel the outbox trigger notifies, as Centrifugo's consumer expects.
@@ -183,7 +183,7 @@ impl OutboxRelayStore for PgOutboxRelay {
         .prepared()
         .get_result(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(Backlog {
             depth: backlog.depth,
             oldest_ms: backlog.oldest_ms,

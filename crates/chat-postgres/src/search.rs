@@ -33,7 +33,7 @@ use diesel::sql_types::{Array, BigInt, Double, Float4, Nullable, Text, Timestamp
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::error::StoreError;
+use crate::error::{StoreError, db_error};
 use crate::prepared::Prepare;
 use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 use crate::views::decorate;
@@ -319,7 +319,7 @@ impl SearchRepository for PgStore {
                 let rows: Vec<MessageRow> = statement(MESSAGE_COLUMNS)
                     .load(&mut conn)
                     .await
-                    .map_err(|e| StoreError::from(e).into_chat())?;
+                    .map_err(db_error)?;
                 let zeros = vec![0; rows.len()];
                 (rows, zeros)
             }
@@ -327,7 +327,7 @@ impl SearchRepository for PgStore {
                 let candidates: Vec<CandidateRow> = statement("x.id, x.created_at, x.content")
                     .load(&mut conn)
                     .await
-                    .map_err(|e| StoreError::from(e).into_chat())?;
+                    .map_err(db_error)?;
                 let candidates: Vec<Candidate> = candidates
                     .into_iter()
                     .map(|c| Candidate {
@@ -345,7 +345,7 @@ impl SearchRepository for PgStore {
                 .prepared()
                 .load(&mut conn)
                 .await
-                .map_err(|e| StoreError::from(e).into_chat())?;
+                .map_err(db_error)?;
                 rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id()));
                 let relevance = page.iter().map(|p| p.relevance).collect();
                 (rows, relevance)
@@ -398,7 +398,7 @@ impl PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
             let Some(last) = rows.last() else {
                 return Ok(done);
             };
@@ -415,7 +415,7 @@ impl PgStore {
             .prepared()
             .execute(&mut conn)
             .await
-            .map_err(|e| StoreError::from(e).into_chat())?;
+            .map_err(db_error)?;
             done += rows.len() as u64;
             tracing::info!(messages = done, "search index rewritten");
         }

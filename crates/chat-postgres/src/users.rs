@@ -9,7 +9,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, db_error};
 use crate::prepared::Prepare;
 use crate::rows::{USER_COLUMNS, UserRow};
 
@@ -103,7 +103,7 @@ impl UserRepository for PgStore {
         .prepared()
         .load(&mut conn)
         .await
-        .map_err(|e| StoreError::from(e).into_chat())?;
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(UserRow::into_domain).collect())
     }
 }

@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use time::OffsetDateTime;
 
 use crate::PgStore;
-use crate::error::StoreError;
+use crate::error::db_error;
 use crate::prepared::Prepare;
 
 #[derive(QueryableByName)]
@@ -60,10 +60,6 @@ FROM due WHERE q.id = due.id AND q.next_attempt_at <= $2 \
 RETURNING q.id, q.endpoint, q.conversation_id, q.event_id, q.event_type, \
           q.payload::text AS payload, q.attempts, q.created_at";
 
-fn store_error(e: diesel::result::Error) -> ChatError {
-    StoreError::from(e).into_chat()
-}
-
 #[async_trait]
 impl WebhookQueue for PgStore {
     async fn claim_due(
@@ -83,7 +79,7 @@ impl WebhookQueue for PgStore {
             .prepared()
             .load(&mut conn)
             .await
-            .map_err(store_error)?;
+            .map_err(db_error)?;
         rows.sort_by_key(|r| r.id);
         Ok(rows
             .into_iter()
@@ -107,7 +103,7 @@ impl WebhookQueue for PgStore {
             .prepared()
             .execute(&mut conn)
             .await
-            .map_err(store_error)?;
+            .map_err(db_error)?;
         Ok(())
     }
 
@@ -122,7 +118,7 @@ impl WebhookQueue for PgStore {
         .prepared()
         .execute(&mut conn)
         .await
-        .map_err(store_error)?;
+        .map_err(db_error)?;
         Ok(())
     }
 
@@ -140,7 +136,7 @@ impl WebhookQueue for PgStore {
         .prepared()
         .execute(&mut conn)
         .await
-        .map_err(store_error)?;
+        .map_err(db_error)?;
         Ok(())
     }
 }

@@ -162,27 +162,14 @@ struct Flag {
 /// memberships instead, and still misses nothing.
 #[tokio::test]
 async fn a_cursor_older_than_the_sync_log_is_answered_by_the_walk() {
-    use chat_domain::service::{CreateConversation, SendMessage};
+    use chat_conformance::cases::{group_of, text};
 
     let (h, url) = fresh_store_at(None, false).await;
     let ann = h.user(1, 10).await;
     let bob = h.user(2, 10).await;
     let group = h
         .service
-        .create_conversation(
-            ann,
-            CreateConversation {
-                kind: chat_domain::conversation::ConversationKind::Group,
-                user_id: None,
-                name: None,
-                description: None,
-                member_ids: vec![bob.user_id],
-                visibility: None,
-                history_mode: None,
-                posting_policy: None,
-                metadata: None,
-            },
-        )
+        .create_conversation(ann, group_of(&[bob]))
         .await
         .unwrap()
         .value
@@ -190,21 +177,7 @@ async fn a_cursor_older_than_the_sync_log_is_answered_by_the_walk() {
         .id;
     let cursor = h.service.sync(bob, None, None).await.unwrap().next;
     h.service
-        .send_message(
-            ann,
-            SendMessage {
-                conversation_id: group,
-                content: "while you were away".to_owned(),
-                client_msg_id: None,
-                parent_id: None,
-                quoted_message_id: None,
-                mentions: Vec::new(),
-                mention_everyone: false,
-                gif: None,
-                metadata: None,
-                attachment_ids: Vec::new(),
-            },
-        )
+        .send_message(ann, text(group, "while you were away"))
         .await
         .unwrap();
 

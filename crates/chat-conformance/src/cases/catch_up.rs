@@ -434,3 +434,41 @@ pub async fn readers_older_than_what_is_kept_reload(h: Harness) {
         .collect();
     assert_eq!(ids, vec![group], "a cursor past retention is a full sync");
 }
+
+/// A user's stream stays gap-free when changes in different conversations
+/// (each under its own conversation lock) number it at once.
+pub async fn concurrent_writers_keep_a_personal_sequence_gap_free(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let mut groups = Vec::new();
+    for _ in 0..12 {
+        groups.push(start(&h, ann, group_of(&[bob])).await);
+    }
+    let writes = groups.iter().map(|group| {
+        let service = h.service.clone();
+        let group = *group;
+        tokio::spawn(async move {
+            let star = PreferencesPatch {
+                starred: Some(true),
+                mute_until: None,
+                notify_level: None,
+            };
+            service
+                .update_preferences(bob, group, star)
+                .await
+                .map(|_| ())
+        })
+    });
+    for handle in writes.collect::<Vec<_>>() {
+        handle.await.unwrap().unwrap();
+    }
+    let page = h.service.list_personal_events(bob, 0, None).await.unwrap();
+    assert_eq!(seqs(&page), (1..=24).collect::<Vec<i64>>());
+    assert_eq!(
+        types(&page)
+            .iter()
+            .filter(|t| **t == "preferences.updated")
+            .count(),
+        12
+    );
+}

@@ -32,7 +32,8 @@ fn dm_with(other: Caller) -> CreateConversation {
     }
 }
 
-fn group_of(members: &[Caller]) -> CreateConversation {
+/// A group of the caller and `members` (public: store-specific tests use it).
+pub fn group_of(members: &[Caller]) -> CreateConversation {
     CreateConversation {
         member_ids: members.iter().map(|m| m.user_id).collect(),
         ..create(ConversationKind::Group)
@@ -48,7 +49,8 @@ fn org_channel(name: &str, history: HistoryMode) -> CreateConversation {
     }
 }
 
-fn text(conversation: ConversationId, content: &str) -> SendMessage {
+/// A plain text message (public: store-specific tests use it).
+pub fn text(conversation: ConversationId, content: &str) -> SendMessage {
     SendMessage {
         conversation_id: conversation,
         content: content.to_owned(),
