@@ -303,3 +303,159 @@ fn private_endpoints_need_the_operators_consent() {
         + &String::from_utf8_lossy(&output.stdout);
     assert!(said.contains("not a public address"), "{said}");
 }
+
+/// A user's call as themselves (org 1).
+async fn call_as(server: &TestServer, user: i64, path: &str, body: Value) -> Value {
+    let reply = server.post(&server.token(user, 1), path, body).await;
+    assert!(
+        reply.status == 200 || reply.status == 201,
+        "{path} as {user}: {} {:?}",
+        reply.status,
+        reply.body
+    );
+    reply.body
+}
+
+/// `(userId, reason, badge)` of every recipient of the deliveries.
+fn recipients_of(deliveries: &[&Delivery]) -> Vec<(i64, String, i64)> {
+    deliveries
+        .iter()
+        .flat_map(|d| {
+            d.body["data"]["recipients"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|r| {
+            (
+                r["userId"]
+                    .as_str()
+                    .and_then(|u| u.parse().ok())
+                    .unwrap_or(-1),
+                r["reason"].as_str().unwrap_or("").to_owned(),
+                r["badge"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn push_requests_reach_every_recipient_in_batches_once() {
+    const MEMBERS: i64 = 521;
+    let gateway = WebhookReceiver::start(SECRET);
+    let server = TestServer::postgres_with(&[
+        ("WEBHOOK_URL", gateway.url()),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_EVENTS", "push.requested"),
+        ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ("WEBHOOK_RETRY_FIRST_MS", "100"),
+    ])
+    .await;
+    let channel = call(
+        &server,
+        "/chat/conversations/create",
+        json!({"kind": "channel", "name": "everyone", "visibility": "org"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Everyone in the org is enrolled on their first call.
+    for users in (2..=MEMBERS).collect::<Vec<i64>>().chunks(32) {
+        futures_util::future::join_all(
+            users
+                .iter()
+                .map(|user| call_as(&server, *user, "/chat/unread/get", json!({}))),
+        )
+        .await;
+    }
+    let preferences = format!("/chat/conversations/{channel}/preferences/update");
+    call_as(
+        &server,
+        3,
+        &preferences,
+        json!({"muteUntil": "2100-01-01T00:00:00Z"}),
+    )
+    .await;
+    call_as(&server, 4, &preferences, json!({"notifyLevel": "none"})).await;
+    // The second batch fails once: the retry sends it alone.
+    gateway.refuse_once("/push/1");
+
+    let message = send(&server, &channel, "hello all").await;
+    let deliveries = eventually(WAIT, || async {
+        let accepted = gateway.accepted();
+        (accepted.len() >= 2).then_some(accepted)
+    })
+    .await;
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(
+        ids[0].ends_with("/push/0") && ids[1].ends_with("/push/1"),
+        "{ids:?}"
+    );
+    assert!(
+        gateway
+            .deliveries()
+            .iter()
+            .any(|d| !d.accepted && d.webhook_id == ids[1]),
+        "the second batch was refused once"
+    );
+    for delivery in &deliveries {
+        assert!(delivery.verified);
+        assert_eq!(delivery.body["type"], "push.requested");
+        assert_eq!(delivery.body["eventId"], delivery.webhook_id.as_str());
+        assert_eq!(delivery.body["data"]["conversationId"], channel.as_str());
+        assert_eq!(delivery.body["data"]["messageId"], message.as_str());
+        assert_eq!(delivery.body["data"]["message"]["content"], "hello all");
+    }
+    let recipients = recipients_of(&deliveries.iter().collect::<Vec<_>>());
+    let expected: Vec<(i64, String, i64)> = (2..=MEMBERS)
+        .filter(|user| ![3, 4].contains(user))
+        .map(|user| (user, "message".to_owned(), 1))
+        .collect();
+    assert_eq!(
+        recipients, expected,
+        "everyone but the sender, the muted and `none`, once, badge 1"
+    );
+
+    // A reply goes to the thread's participants and whoever it names; the
+    // badge is what get-unread-counts says.
+    let reply = call_as(
+        &server,
+        5,
+        "/chat/messages/send",
+        json!({"conversationId": channel, "content": "re", "parentId": message, "mentions": ["4", "6"]}),
+    )
+    .await;
+    let reply_id = reply["id"].as_str().unwrap_or_default().to_owned();
+    let pushed = eventually(WAIT, || async {
+        let accepted = gateway.accepted();
+        let pushed: Vec<Delivery> = accepted
+            .into_iter()
+            .filter(|d| d.body["data"]["messageId"] == reply_id.as_str())
+            .collect();
+        (!pushed.is_empty()).then_some(pushed)
+    })
+    .await;
+    let unread_of_6 = call_as(&server, 6, "/chat/unread/get", json!({})).await["totalUnread"]
+        .as_i64()
+        .unwrap_or(-1);
+    assert_eq!(
+        recipients_of(&pushed.iter().collect::<Vec<_>>()),
+        vec![
+            (1, "thread".to_owned(), 0),
+            (6, "mention".to_owned(), unread_of_6)
+        ],
+        "the parent's author, and user 6 named (user 4 is on `none`)"
+    );
+    let waiting: Count = {
+        let Ok(mut conn) = AsyncPgConnection::establish(server.database_url()).await else {
+            panic!("connecting to the test database");
+        };
+        diesel::sql_query("SELECT count(*) AS count FROM chat_webhook_queue")
+            .get_result(&mut conn)
+            .await
+            .unwrap_or(Count { count: -1 })
+    };
+    assert_eq!(waiting.count, 0, "nothing left waiting");
+}

@@ -1,6 +1,6 @@
 //! A webhook endpoint for tests: verifies each delivery's Standard Webhooks
 //! signature with the endpoint's secret, records it, and can be told to be
-//! down (answer 503) or slow.
+//! down (answer 503), to refuse one delivery, or to be slow.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,8 @@ struct Shared {
     deliveries: Mutex<Vec<Delivery>>,
     down: AtomicBool,
     delay_ms: AtomicU64,
+    /// Deliveries whose id ends so are refused, once each suffix.
+    refuse_once: Mutex<Vec<String>>,
 }
 
 /// A running receiver.
@@ -46,6 +48,7 @@ impl WebhookReceiver {
             deliveries: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
+            refuse_once: Mutex::new(Vec::new()),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let state = shared.clone();
@@ -98,6 +101,16 @@ impl WebhookReceiver {
         self.shared.down.store(down, Ordering::SeqCst);
     }
 
+    /// The first delivery whose `webhook-id` ends with `suffix` is refused
+    /// (503); later ones are taken.
+    pub fn refuse_once(&self, suffix: &str) {
+        self.shared
+            .refuse_once
+            .lock()
+            .expect("lock")
+            .push(suffix.to_owned());
+    }
+
     /// Every answer waits this long first.
     pub fn set_delay(&self, delay: Duration) {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
@@ -133,7 +146,14 @@ async fn receive(
     let verified = state
         .key
         .verify(&webhook_id, timestamp, &body, &header("webhook-signature"));
-    let accepted = !state.down.load(Ordering::SeqCst);
+    let refused_once = {
+        let mut suffixes = state.refuse_once.lock().expect("lock");
+        let found = suffixes
+            .iter()
+            .position(|s| webhook_id.ends_with(s.as_str()));
+        found.map(|i| suffixes.remove(i)).is_some()
+    };
+    let accepted = !state.down.load(Ordering::SeqCst) && !refused_once;
     state.deliveries.lock().expect("lock").push(Delivery {
         webhook_id,
         timestamp,

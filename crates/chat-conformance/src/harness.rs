@@ -223,6 +223,8 @@ pub struct Harness {
     pub fetcher: Arc<CannedFetcher>,
     /// The object store: bytes by key.
     pub objects: Arc<MemoryObjects>,
+    /// What push requests are planned from (the webhook deliverer's reads).
+    pub push: Arc<dyn chat_domain::ports::PushFacts>,
     clock: Arc<ManualClock>,
     outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
     _guard: Box<dyn Any + Send>,
@@ -252,6 +254,7 @@ impl Harness {
             + chat_domain::ports::LinkPreviewRepository
             + chat_domain::ports::AttachmentRepository
             + chat_domain::ports::EventHistoryRepository
+            + chat_domain::ports::PushFacts
             + 'static,
     {
         let users: Arc<dyn UserRepository> = store.clone();
@@ -288,6 +291,7 @@ impl Harness {
             users,
             fetcher,
             objects,
+            push: store,
             clock,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),
@@ -308,6 +312,11 @@ impl Harness {
             user_id: UserId::new(id),
             org_id: OrgId::new(org),
         }
+    }
+
+    /// The service's clock's next reading.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// Moves the service's clock on.

@@ -92,6 +92,7 @@ macro_rules! conformance_suite {
             event_reads_are_checked,
             concurrent_writers_keep_the_event_sequence_gap_free,
             concurrent_writers_keep_a_personal_sequence_gap_free,
+            push_requests_follow_the_recipient_rules,
             members_see_events_from_joining_until_removal,
             personal_events_are_numbered_per_user,
             sync_reports_what_changed_since_the_cursor,

@@ -107,6 +107,16 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
     "member.updated",
 ];
 
+/// The push requests a new message makes (contract: "Webhooks and push"):
+/// an endpoint that takes this type gets, for each new message, one
+/// delivery per batch of its recipients (`chat_domain::push`).
+pub const PUSH_REQUESTED: &str = "push.requested";
+
+/// What an endpoint's filter may name: the stream's events and push requests.
+pub fn is_webhook_event_type(name: &str) -> bool {
+    name == PUSH_REQUESTED || WEBHOOK_EVENT_TYPES.contains(&name)
+}
+
 /// The event types that carry no `eventSeq` and are not kept (see
 /// [`OutboxEvent::is_numbered`]).
 pub const UNNUMBERED_EVENT_TYPES: [&str; 2] = ["typing", "unread.updated"];
@@ -121,6 +131,16 @@ impl OutboxEvent {
     /// reads get-unread-counts (decision 0010).
     pub fn is_numbered(&self) -> bool {
         !UNNUMBERED_EVENT_TYPES.contains(&self.payload.event_type())
+    }
+
+    /// The new message whose recipients are pushed, for a `message.created`
+    /// event (a top-level message or a reply): push requests are queued
+    /// with it and expanded into recipients when delivered.
+    pub fn requests_push(&self) -> Option<MessageId> {
+        match &self.payload {
+            EventPayload::MessageCreated(view) => Some(view.message.id),
+            _ => None,
+        }
     }
 
     /// The `seq` of the message the event is about, so that a member who

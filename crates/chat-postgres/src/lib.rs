@@ -17,6 +17,7 @@ mod pipeline;
 mod pools;
 mod prepared;
 mod previews;
+mod push;
 mod reactions;
 mod read_state;
 mod relay;

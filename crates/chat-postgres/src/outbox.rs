@@ -76,10 +76,13 @@ struct ConversationEventRows {
     envelopes: Vec<String>,
     message_seqs: Vec<Option<i64>>,
     occurred_at: Vec<OffsetDateTime>,
+    /// The new message whose push the event requests, if any.
+    pushed_messages: Vec<Option<i64>>,
 }
 
 /// Numbers, keeps and publishes events to conversations' channels, and
-/// queues them for the webhook endpoints whose filters take them: one
+/// queues them for the webhook endpoints whose filters take them — with a
+/// `push.requested` row after an event that requests a push: one
 /// statement. The `UPDATE` takes each conversation's next numbers (and its
 /// row lock, when the change does not hold it yet) before any outbox id is
 /// drawn. An event of a conversation that is gone (none today: deletes write
@@ -87,8 +90,9 @@ struct ConversationEventRows {
 const INSERT_CONVERSATION_EVENTS: &str = "\
 WITH input AS ( \
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-                         $6::timestamptz[]) WITH ORDINALITY \
-        AS e(conversation_id, event_id, event_type, envelope, message_seq, occurred_at, ord)), \
+                         $6::timestamptz[], $10::bigint[]) WITH ORDINALITY \
+        AS e(conversation_id, event_id, event_type, envelope, message_seq, occurred_at, \
+             pushed_message, ord)), \
 counts AS (SELECT conversation_id, count(*) AS n FROM input GROUP BY conversation_id), \
 bumped AS ( \
     UPDATE conversations c \
@@ -98,7 +102,7 @@ bumped AS ( \
 logged AS (INSERT INTO chat_sync_log (conversation_id) SELECT id FROM bumped), \
 numbered AS ( \
     SELECT i.conversation_id, i.event_id, i.event_type, i.message_seq, i.occurred_at, i.ord, \
-           i.envelope::jsonb AS envelope, \
+           i.pushed_message, i.envelope::jsonb AS envelope, \
            b.base + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) \
                AS event_seq \
     FROM input i LEFT JOIN bumped b ON b.id = i.conversation_id), \
@@ -115,13 +119,20 @@ kept AS ( \
         (conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, envelope) \
     SELECT conversation_id, event_seq, event_id, event_type, message_seq, occurred_at, data \
     FROM stamped WHERE event_seq IS NOT NULL), \
+deliveries AS ( \
+    SELECT s.conversation_id, s.event_id, s.event_type, s.data, NULL::bigint AS message_id, \
+           s.ord, 0 AS part \
+    FROM stamped s WHERE s.event_seq IS NOT NULL \
+    UNION ALL \
+    SELECT s.conversation_id, s.event_id, 'push.requested', s.data, s.pushed_message, s.ord, 1 \
+    FROM stamped s WHERE s.event_seq IS NOT NULL AND s.pushed_message IS NOT NULL), \
 queued AS ( \
-    INSERT INTO chat_webhook_queue (endpoint, conversation_id, event_id, event_type, payload) \
-    SELECT w.endpoint, s.conversation_id, s.event_id, s.event_type, s.data \
-    FROM stamped s JOIN unnest($8::text[], $9::text[]) AS w(endpoint, events) \
-      ON s.event_seq IS NOT NULL \
-     AND (w.events = '' OR s.event_type = ANY(string_to_array(w.events, ','))) \
-    ORDER BY s.ord, w.endpoint) \
+    INSERT INTO chat_webhook_queue \
+        (endpoint, conversation_id, event_id, event_type, payload, message_id) \
+    SELECT w.endpoint, d.conversation_id, d.event_id, d.event_type, d.data, d.message_id \
+    FROM deliveries d JOIN unnest($8::text[], $9::text[]) AS w(endpoint, events) \
+      ON w.events = '' OR d.event_type = ANY(string_to_array(w.events, ',')) \
+    ORDER BY d.ord, d.part, w.endpoint) \
 INSERT INTO chat_outbox (method, payload, partition) \
 SELECT 'publish', \
        jsonb_build_object('channel', 'chat:' || conversation_id, 'data', data, \
@@ -137,6 +148,8 @@ impl ConversationEventRows {
         self.envelopes.push(envelope);
         self.message_seqs.push(event.message_seq());
         self.occurred_at.push(event.occurred_at.datetime());
+        self.pushed_messages
+            .push(event.requests_push().map(|message| message.get()));
     }
 
     async fn insert(
@@ -158,6 +171,7 @@ impl ConversationEventRows {
             .bind::<BigInt, _>(i64::from(partitions.max(1)))
             .bind::<Array<Text>, _>(&webhooks.endpoints)
             .bind::<Array<Text>, _>(&webhooks.filters)
+            .bind::<Array<Nullable<BigInt>>, _>(self.pushed_messages)
             .prepared()
             .execute(&mut conn)
             .await?;

@@ -101,8 +101,6 @@ impl ReadStateRepository for PgStore {
 
     async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
         let mut conn = self.conn().await?;
-        // Only conversations with a top-level message past the cursor can
-        // have anything unread: the ordinal comparison skips the rest.
         let totals: TotalsRow = diesel::sql_query(unread_totals_sql())
             .bind::<BigInt, _>(user.get())
             .bind::<Timestamptz, _>(now.datetime())
@@ -118,6 +116,13 @@ impl ReadStateRepository for PgStore {
     }
 }
 
+/// The memberships `m` (of conversations `c`) that count toward a user's
+/// totals at `$2`: neither hidden nor muted. Only those with a top-level
+/// message past the cursor can have anything unread: the ordinal comparison
+/// skips the rest.
+const COUNTED_IN_TOTALS: &str = "NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
+    AND c.top_count > m.read_top_ordinal";
+
 /// get-unread-counts: one pass over the user's memberships (`$1`, now `$2`).
 pub(crate) fn unread_totals_sql() -> String {
     format!(
@@ -126,7 +131,19 @@ pub(crate) fn unread_totals_sql() -> String {
            COALESCE(sum(unread.mention_count), 0)::bigint AS mention_count \
          FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
          {UNREAD_LATERAL} \
-         WHERE m.user_id = $1 AND NOT m.hidden AND (m.mute_until IS NULL OR m.mute_until <= $2) \
-           AND c.top_count > m.read_top_ordinal"
+         WHERE m.user_id = $1 AND {COUNTED_IN_TOTALS}"
+    )
+}
+
+/// The `totalUnread` of each of the users `$1` at `$2` (push badges): the
+/// same figure as get-unread-counts, for a batch of users at once. Users
+/// with nothing unread have no row.
+pub(crate) fn users_total_unread_sql() -> String {
+    format!(
+        "SELECT m.user_id AS id, sum(unread.unread_count)::bigint AS total_unread \
+         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+         {UNREAD_LATERAL} \
+         WHERE m.user_id = ANY($1) AND {COUNTED_IN_TOTALS} \
+         GROUP BY m.user_id"
     )
 }

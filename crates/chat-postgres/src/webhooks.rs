@@ -3,10 +3,10 @@
 //! claim, delete, reschedule or dead-letter them here.
 
 use async_trait::async_trait;
-use chat_domain::ports::{PendingDelivery, WebhookQueue};
-use chat_domain::{ChatError, ConversationId, EventId, Timestamp};
+use chat_domain::ports::{PendingDelivery, PushProgress, WebhookQueue};
+use chat_domain::{ChatError, ConversationId, EventId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use time::OffsetDateTime;
 
@@ -32,6 +32,32 @@ struct DeliveryRow {
     attempts: i32,
     #[diesel(sql_type = Timestamptz)]
     created_at: OffsetDateTime,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    message_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    push_after: Option<i64>,
+    #[diesel(sql_type = Integer)]
+    push_batches: i32,
+}
+
+impl DeliveryRow {
+    fn into_domain(self) -> PendingDelivery {
+        PendingDelivery {
+            id: self.id,
+            endpoint: self.endpoint,
+            conversation_id: ConversationId::new(self.conversation_id),
+            event_id: EventId::new(self.event_id),
+            event_type: self.event_type,
+            payload: self.payload,
+            attempts: self.attempts,
+            created_at: Timestamp::from_datetime(self.created_at),
+            push: self.message_id.map(|message| PushProgress {
+                message_id: MessageId::new(message),
+                after: self.push_after.map(UserId::new),
+                batches_sent: self.push_batches,
+            }),
+        }
+    }
 }
 
 /// Claims the due heads: the first row of each of the endpoint's
@@ -58,7 +84,8 @@ UPDATE chat_webhook_queue q \
 SET next_attempt_at = $3, attempts = q.attempts + 1 \
 FROM due WHERE q.id = due.id AND q.next_attempt_at <= $2 \
 RETURNING q.id, q.endpoint, q.conversation_id, q.event_id, q.event_type, \
-          q.payload::text AS payload, q.attempts, q.created_at";
+          q.payload::text AS payload, q.attempts, q.created_at, q.message_id, q.push_after, \
+          q.push_batches";
 
 #[async_trait]
 impl WebhookQueue for PgStore {
@@ -81,19 +108,7 @@ impl WebhookQueue for PgStore {
             .await
             .map_err(db_error)?;
         rows.sort_by_key(|r| r.id);
-        Ok(rows
-            .into_iter()
-            .map(|r| PendingDelivery {
-                id: r.id,
-                endpoint: r.endpoint,
-                conversation_id: ConversationId::new(r.conversation_id),
-                event_id: EventId::new(r.event_id),
-                event_type: r.event_type,
-                payload: r.payload,
-                attempts: r.attempts,
-                created_at: Timestamp::from_datetime(r.created_at),
-            })
-            .collect())
+        Ok(rows.into_iter().map(DeliveryRow::into_domain).collect())
     }
 
     async fn delivered(&self, id: i64) -> Result<(), ChatError> {
@@ -104,6 +119,28 @@ impl WebhookQueue for PgStore {
             .execute(&mut conn)
             .await
             .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn push_progressed(
+        &self,
+        id: i64,
+        progress: PushProgress,
+        lease_until: Timestamp,
+    ) -> Result<(), ChatError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query(
+            "UPDATE chat_webhook_queue SET push_after = $2, push_batches = $3, \
+               next_attempt_at = $4 WHERE id = $1",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Nullable<BigInt>, _>(progress.after.map(UserId::get))
+        .bind::<Integer, _>(progress.batches_sent)
+        .bind::<Timestamptz, _>(lease_until.datetime())
+        .prepared()
+        .execute(&mut conn)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
@@ -127,9 +164,10 @@ impl WebhookQueue for PgStore {
         diesel::sql_query(
             "WITH gone AS (DELETE FROM chat_webhook_queue WHERE id = $1 RETURNING *) \
              INSERT INTO chat_webhook_dead_letters (id, endpoint, conversation_id, event_id, \
-               event_type, payload, attempts, last_error, created_at) \
+               event_type, payload, attempts, last_error, created_at, message_id, push_after, \
+               push_batches) \
              SELECT id, endpoint, conversation_id, event_id, event_type, payload, attempts, $2, \
-               created_at FROM gone",
+               created_at, message_id, push_after, push_batches FROM gone",
         )
         .bind::<BigInt, _>(id)
         .bind::<Text, _>(error)

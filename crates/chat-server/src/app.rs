@@ -95,6 +95,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 let _inside = runtime.enter();
                 chat_webhooks::spawn_deliverers(
                     store.clone(),
+                    store.clone(),
                     webhook_endpoints.clone(),
                     crate::webhooks::settings(&args),
                 );

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::Timestamp;
-use chat_domain::ports::{PendingDelivery, WebhookQueue};
+use chat_domain::ports::{PendingDelivery, PushFacts, PushProgress, WebhookQueue};
+use chat_domain::push::{PUSH_BATCH, PushPlan};
 use futures_util::future::join_all;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::redirect::Policy;
@@ -37,15 +38,18 @@ impl Default for DeliverySettings {
     }
 }
 
-/// Starts one deliverer per endpoint on the current runtime.
+/// Starts one deliverer per endpoint on the current runtime. `push` is
+/// what push requests are expanded from.
 pub fn spawn_deliverers(
     queue: Arc<dyn WebhookQueue>,
+    push: Arc<dyn PushFacts>,
     endpoints: Vec<Endpoint>,
     settings: DeliverySettings,
 ) {
     for endpoint in endpoints {
         let deliverer = Deliverer {
             queue: queue.clone(),
+            push: push.clone(),
             endpoint,
             settings,
         };
@@ -59,6 +63,7 @@ fn now() -> Timestamp {
 
 struct Deliverer {
     queue: Arc<dyn WebhookQueue>,
+    push: Arc<dyn PushFacts>,
     endpoint: Endpoint,
     settings: DeliverySettings,
 }
@@ -66,16 +71,13 @@ struct Deliverer {
 impl Deliverer {
     async fn run(self) {
         tracing::info!(endpoint = %self.endpoint.name, url = %self.endpoint.url, "delivering webhooks");
-        // A claim is held a little longer than a request can take, so a
-        // replica that died mid-request leaves it to another soon after.
-        let lease_ms = i64::try_from(self.settings.timeout.as_millis() * 3).unwrap_or(30_000);
         loop {
             let due = self
                 .queue
                 .claim_due(
                     &self.endpoint.name,
                     now(),
-                    lease_ms,
+                    self.lease_ms(),
                     self.settings.concurrency,
                 )
                 .await;
@@ -88,6 +90,12 @@ impl Deliverer {
                 }
             }
         }
+    }
+
+    /// How long a claim is held: a little longer than a request can take,
+    /// so a replica that died mid-request leaves it to another soon after.
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.settings.timeout.as_millis() * 3).unwrap_or(30_000)
     }
 
     /// Delivers the heads of several conversations at once.
@@ -126,9 +134,76 @@ impl Deliverer {
     }
 
     async fn deliver(&self, client: &reqwest::Client, delivery: &PendingDelivery) {
+        let outcome = match delivery.push {
+            None => {
+                let body = delivery.payload.clone().into_bytes();
+                self.post(client, delivery.event_id.as_str(), body).await
+            }
+            Some(progress) => self.deliver_push(client, delivery, progress).await,
+        };
+        match outcome {
+            Ok(()) => {
+                if let Err(error) = self.queue.delivered(delivery.id).await {
+                    // Delivered again later: at least once.
+                    tracing::warn!(endpoint = %self.endpoint.name, %error, "could not record a delivery");
+                }
+            }
+            Err(error) => self.failed(delivery, &error).await,
+        }
+    }
+
+    /// Expands a push request into batches of recipients and delivers them
+    /// in turn, recording each delivered batch: a failure leaves the request
+    /// queued, to resume after the last batch delivered. A message deleted
+    /// before its push went out is not pushed.
+    async fn deliver_push(
+        &self,
+        client: &reqwest::Client,
+        delivery: &PendingDelivery,
+        mut progress: PushProgress,
+    ) -> Result<(), String> {
+        let unavailable = |e: chat_domain::ChatError| format!("push recipients: {e}");
+        let Some(plan) = PushPlan::load(&*self.push, progress.message_id)
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(());
+        };
+        let envelope = crate::push::MessageEnvelope::parse(&delivery.payload)?;
+        while let Some(batch) = plan
+            .next_batch(&*self.push, progress.after, now(), PUSH_BATCH)
+            .await
+            .map_err(unavailable)?
+        {
+            let id = format!(
+                "{}/push/{}",
+                delivery.event_id.as_str(),
+                progress.batches_sent
+            );
+            let body = envelope.push_requested(&id, plan.subject(), &batch.recipients);
+            self.post(client, &id, body).await?;
+            metrics::counter!("chat_push_recipients_total", "endpoint" => self.endpoint.name.clone())
+                .increment(batch.recipients.len() as u64);
+            progress.after = Some(batch.resume_after);
+            progress.batches_sent += 1;
+            let lease_until = Timestamp::from_unix_millis(now().unix_millis() + self.lease_ms())
+                .unwrap_or_else(now);
+            if let Err(error) = self
+                .queue
+                .push_progressed(delivery.id, progress, lease_until)
+                .await
+            {
+                // Resumed from the last recorded batch: this one again, at
+                // least once.
+                return Err(format!("could not record push progress: {error}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs and posts one delivery.
+    async fn post(&self, client: &reqwest::Client, id: &str, body: Vec<u8>) -> Result<(), String> {
         let timestamp = now().unix_millis() / 1_000;
-        let id = delivery.event_id.as_str();
-        let body = delivery.payload.clone().into_bytes();
         let signature = self.endpoint.key.sign(id, timestamp, &body);
         let sent = client
             .post(self.endpoint.url.clone())
@@ -145,16 +220,10 @@ impl Deliverer {
             Err(e) if e.is_timeout() => Err("timed out".to_owned()),
             Err(e) => Err(format!("not delivered: {e}")),
         };
-        match outcome {
-            Ok(()) => {
-                metrics::counter!("chat_webhook_deliveries_total", "endpoint" => self.endpoint.name.clone(), "outcome" => "delivered").increment(1);
-                if let Err(error) = self.queue.delivered(delivery.id).await {
-                    // Delivered again later: at least once.
-                    tracing::warn!(endpoint = %self.endpoint.name, %error, "could not record a delivery");
-                }
-            }
-            Err(error) => self.failed(delivery, &error).await,
+        if outcome.is_ok() {
+            metrics::counter!("chat_webhook_deliveries_total", "endpoint" => self.endpoint.name.clone(), "outcome" => "delivered").increment(1);
         }
+        outcome
     }
 
     /// Schedules the next attempt, or gives up past the retry window.

@@ -44,11 +44,12 @@ impl EventFilter {
             .collect();
         if let Some(unknown) = types
             .iter()
-            .find(|t| !chat_domain::events::WEBHOOK_EVENT_TYPES.contains(&t.as_str()))
+            .find(|t| !chat_domain::events::is_webhook_event_type(t))
         {
             return Err(format!(
-                "{unknown:?} is not an event type webhooks carry (one of {})",
-                chat_domain::events::WEBHOOK_EVENT_TYPES.join(", ")
+                "{unknown:?} is not an event type webhooks carry (one of {}, {})",
+                chat_domain::events::WEBHOOK_EVENT_TYPES.join(", "),
+                chat_domain::events::PUSH_REQUESTED
             ));
         }
         Ok(Self::Only(types))

@@ -2,10 +2,12 @@
 //! push"): the Standard Webhooks signature ([`signing`]), the endpoints and
 //! their address rules ([`endpoints`]), the retry schedule ([`retry`]) and
 //! the deliverers ([`deliver`]), one per endpoint, reading the webhook queue
-//! the stores fill in the change's transaction.
+//! the stores fill in the change's transaction and expanding push requests
+//! into batches of recipients (`push`).
 
 pub mod deliver;
 pub mod endpoints;
+mod push;
 pub mod retry;
 pub mod signing;
 

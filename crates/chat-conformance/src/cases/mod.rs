@@ -840,6 +840,8 @@ mod attachments;
 pub use attachments::*;
 mod catch_up;
 pub use catch_up::*;
+mod push;
+pub use push::*;
 
 /// The corrections of an unread count (own and deleted messages past the
 /// cursor, mentions added by an edit) stay exact as messages change after a

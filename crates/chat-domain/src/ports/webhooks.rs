@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::{ChatError, ConversationId, EventId, Timestamp};
+use crate::{ChatError, ConversationId, EventId, MessageId, Timestamp, UserId};
 
 /// One event waiting for one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,20 @@ pub struct PendingDelivery {
     pub attempts: i32,
     /// When the change committed: retries stop some time after it.
     pub created_at: Timestamp,
+    /// For a `push.requested` delivery: the message and how far its
+    /// recipients have been delivered.
+    pub push: Option<PushProgress>,
+}
+
+/// How far a push request has been delivered: its recipients go out in
+/// batches (`chat_domain::push::PushPlan`), each recorded once delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushProgress {
+    pub message_id: MessageId,
+    /// The last member examined by the delivered batches.
+    pub after: Option<UserId>,
+    /// Batches delivered: the next one's number.
+    pub batches_sent: i32,
 }
 
 /// Events waiting for the operator's endpoints, in order per conversation.
@@ -49,6 +63,19 @@ pub trait WebhookQueue: Send + Sync {
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     async fn delivered(&self, id: i64) -> Result<(), ChatError>;
+
+    /// A batch of a push request was delivered: `progress` is recorded and
+    /// the claim extended until `lease_until`, so the next batch is
+    /// delivered by the same claim.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn push_progressed(
+        &self,
+        id: i64,
+        progress: PushProgress,
+        lease_until: Timestamp,
+    ) -> Result<(), ChatError>;
 
     /// It failed; try again at `at`.
     ///

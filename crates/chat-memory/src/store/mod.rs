@@ -7,6 +7,7 @@ mod events;
 mod members;
 mod messages;
 mod previews;
+mod push;
 mod reactions;
 mod read_state;
 mod search;

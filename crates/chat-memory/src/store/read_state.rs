@@ -32,7 +32,14 @@ impl ReadStateRepository for InMemoryStore {
     }
 
     async fn unread_totals(&self, user: UserId, now: Timestamp) -> Result<UnreadTotals, ChatError> {
-        let state = self.lock();
+        Ok(self.lock().unread_totals(user, now))
+    }
+}
+
+impl State {
+    /// get-unread-counts' figures for `user` at `now`.
+    pub(super) fn unread_totals(&self, user: UserId, now: Timestamp) -> UnreadTotals {
+        let state = self;
         let mut totals = UnreadTotals::default();
         for membership in state.members.values().filter(|m| m.user_id == user) {
             let muted = membership.mute_until.is_some_and(|until| until > now);
@@ -46,6 +53,6 @@ impl ReadStateRepository for InMemoryStore {
                 totals.unread_conversation_count += 1;
             }
         }
-        Ok(totals)
+        totals
     }
 }

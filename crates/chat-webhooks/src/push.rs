@@ -1,0 +1,86 @@
+//! The body of a `push.requested` delivery (contract: "Webhooks and push"):
+//! an envelope like every other event's, whose `data` names the message,
+//! its recipients with their badge and reason, and carries the message as
+//! `message.created` did, so a push gateway can render the notification
+//! without calling back.
+
+use chat_domain::events::PUSH_REQUESTED;
+use chat_domain::push::{PushRecipient, PushSubject};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The `message.created` envelope a push request was queued with.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MessageEnvelope {
+    occurred_at: String,
+    data: Box<RawValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushRequested<'a> {
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    event_id: &'a str,
+    conversation_id: String,
+    occurred_at: &'a str,
+    data: PushData<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushData<'a> {
+    conversation_id: String,
+    message_id: String,
+    recipients: Vec<Recipient>,
+    message: &'a RawValue,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    user_id: String,
+    badge: i64,
+    reason: &'static str,
+}
+
+impl MessageEnvelope {
+    /// Reads the queued envelope.
+    ///
+    /// # Errors
+    /// Not a `message.created` envelope (a row written by hand, say).
+    pub(crate) fn parse(payload: &str) -> Result<Self, String> {
+        serde_json::from_str(payload).map_err(|e| format!("push request payload: {e}"))
+    }
+
+    /// The body of one batch, with its id (`<eventId>/push/<batch>`).
+    pub(crate) fn push_requested(
+        &self,
+        id: &str,
+        subject: &PushSubject,
+        recipients: &[PushRecipient],
+    ) -> Vec<u8> {
+        let body = PushRequested {
+            event_type: PUSH_REQUESTED,
+            event_id: id,
+            conversation_id: subject.conversation_id.get().to_string(),
+            occurred_at: &self.occurred_at,
+            data: PushData {
+                conversation_id: subject.conversation_id.get().to_string(),
+                message_id: subject.message_id.get().to_string(),
+                recipients: recipients
+                    .iter()
+                    .map(|r| Recipient {
+                        user_id: r.user_id.get().to_string(),
+                        badge: r.badge,
+                        reason: r.reason.as_str(),
+                    })
+                    .collect(),
+                message: &self.data,
+            },
+        };
+        // Strings, integers and already-valid JSON: serializing cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
