@@ -22,6 +22,8 @@ pub struct Delivery {
     pub body: Value,
     /// Answered 2xx (taken), or refused while down.
     pub accepted: bool,
+    /// When it arrived.
+    pub received_at: std::time::Instant,
 }
 
 struct Shared {
@@ -86,6 +88,11 @@ impl WebhookReceiver {
     /// Every delivery so far, in arrival order (refused ones included).
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.deliveries.lock().expect("lock").clone()
+    }
+
+    /// How many deliveries arrived so far (without copying them).
+    pub fn count(&self) -> usize {
+        self.shared.deliveries.lock().expect("lock").len()
     }
 
     /// The deliveries it took (answered 2xx).
@@ -160,6 +167,7 @@ async fn receive(
         verified,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         accepted,
+        received_at: std::time::Instant::now(),
     });
     if accepted {
         HttpResponse::NoContent().finish()

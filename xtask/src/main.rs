@@ -241,7 +241,7 @@ fn dependency_rule() -> anyhow::Result<()> {
 /// Benchmarks, built in release mode (the server they start, too).
 fn bench(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some(name @ ("relay" | "http" | "scale")) => {
+        Some(name @ ("relay" | "http" | "scale" | "push")) => {
             let bin = format!("bench-{name}");
             let mut cargo = vec![
                 "run",
@@ -257,7 +257,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             run("cargo", &cargo)
         }
         _ => bail!(
-            "usage: cargo xtask bench relay [--rate N] [--seconds N]\n       cargo xtask bench http [--seconds N] [--clients 1,8,16,64] [--operations send,list]\n       cargo xtask bench scale [--big N] [--others N] [--iterations N]"
+            "usage: cargo xtask bench relay [--rate N] [--seconds N]\n       cargo xtask bench http [--seconds N] [--clients 1,8,16,64] [--operations send,list]\n       cargo xtask bench scale [--big N] [--others N] [--iterations N]\n       cargo xtask bench push [--members N] [--memberships N] [--messages N]"
         ),
     }
 }
