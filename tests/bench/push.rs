@@ -144,7 +144,10 @@ async fn main() {
         message_ids.push(MessageId::new(id.parse().expect("a numeric id")));
         let deadline = Instant::now() + Duration::from_secs(60);
         let (last, recipients, size, count) = loop {
-            assert!(Instant::now() < deadline, "push of message {id} not delivered");
+            assert!(
+                Instant::now() < deadline,
+                "push of message {id} not delivered"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
             if gateway.count() == seen_before {
                 continue;
@@ -220,7 +223,10 @@ async fn main() {
     println!("| per message | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|");
     println!("{}", row("send-message (HTTP)", sends));
     println!("{}", row("send → last batch received", delivered));
-    println!("{}", row("expansion alone (PushPlan over PgStore)", expansions));
+    println!(
+        "{}",
+        row("expansion alone (PushPlan over PgStore)", expansions)
+    );
     println!(
         "\nper message: {batches} deliveries, {:.0} KB in all, {statements} statements to expand",
         bytes as f64 / 1024.0
