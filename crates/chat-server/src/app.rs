@@ -93,12 +93,17 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
             );
             if !webhook_endpoints.is_empty() {
                 let _inside = runtime.enter();
-                chat_webhooks::spawn_deliverers(
+                let wakeups = chat_webhooks::spawn_deliverers(
                     store.clone(),
                     store.clone(),
                     webhook_endpoints.clone(),
                     crate::webhooks::settings(&args),
                 );
+                // Every commit that queues deliveries also writes the
+                // outbox, whose notification wakes the deliverers.
+                tokio::spawn(chat_postgres::listen_for_outbox(url.clone(), move |_| {
+                    wakeups.wake_all();
+                }));
             }
             tracing::info!(
                 max_connections = config.max_connections,

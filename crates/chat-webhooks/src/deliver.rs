@@ -11,6 +11,7 @@ use chat_domain::push::{PUSH_BATCH, PushPlan};
 use futures_util::future::join_all;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::redirect::Policy;
+use tokio::sync::Notify;
 
 use crate::endpoints::Endpoint;
 use crate::retry::RetryPolicy;
@@ -39,21 +40,42 @@ impl Default for DeliverySettings {
 }
 
 /// Starts one deliverer per endpoint on the current runtime. `push` is
-/// what push requests are expanded from.
+/// what push requests are expanded from. An idle deliverer looks for work
+/// every `settings.poll`, or as soon as it is woken through the returned
+/// handle (the server wakes them on the outbox's notifications: a commit
+/// that queued deliveries).
 pub fn spawn_deliverers(
     queue: Arc<dyn WebhookQueue>,
     push: Arc<dyn PushFacts>,
     endpoints: Vec<Endpoint>,
     settings: DeliverySettings,
-) {
+) -> DelivererWakeups {
+    let mut wakeups = Vec::new();
     for endpoint in endpoints {
+        let wake = Arc::new(Notify::new());
+        wakeups.push(wake.clone());
         let deliverer = Deliverer {
             queue: queue.clone(),
             push: push.clone(),
             endpoint,
             settings,
+            wake,
         };
         tokio::spawn(deliverer.run());
+    }
+    DelivererWakeups(wakeups)
+}
+
+/// Wakes idle deliverers: something may have been queued.
+#[derive(Clone, Default)]
+pub struct DelivererWakeups(Vec<Arc<Notify>>);
+
+impl DelivererWakeups {
+    /// Every deliverer looks for work now (a busy one, when it is done).
+    pub fn wake_all(&self) {
+        for wake in &self.0 {
+            wake.notify_one();
+        }
     }
 }
 
@@ -66,6 +88,7 @@ struct Deliverer {
     push: Arc<dyn PushFacts>,
     endpoint: Endpoint,
     settings: DeliverySettings,
+    wake: Arc<Notify>,
 }
 
 impl Deliverer {
@@ -82,7 +105,12 @@ impl Deliverer {
                 )
                 .await;
             match due {
-                Ok(due) if due.is_empty() => tokio::time::sleep(self.settings.poll).await,
+                Ok(due) if due.is_empty() => {
+                    tokio::select! {
+                        () = tokio::time::sleep(self.settings.poll) => {}
+                        () = self.wake.notified() => {}
+                    }
+                }
                 Ok(due) => self.deliver_all(due).await,
                 Err(error) => {
                     tracing::warn!(endpoint = %self.endpoint.name, %error, "webhook queue unavailable");
@@ -170,18 +198,23 @@ impl Deliverer {
             return Ok(());
         };
         let envelope = crate::push::MessageEnvelope::parse(&delivery.payload)?;
-        while let Some(batch) = plan
+        let mut next = plan
             .next_batch(&*self.push, progress.after, now(), PUSH_BATCH)
             .await
-            .map_err(unavailable)?
-        {
+            .map_err(unavailable)?;
+        while let Some(batch) = next {
             let id = format!(
                 "{}/push/{}",
                 delivery.event_id.as_str(),
                 progress.batches_sent
             );
             let body = envelope.push_requested(&id, plan.subject(), &batch.recipients);
-            self.post(client, &id, body).await?;
+            // The following batch is read while this one is on the wire.
+            let (posted, following) = tokio::join!(
+                self.post(client, &id, body),
+                plan.next_batch(&*self.push, Some(batch.resume_after), now(), PUSH_BATCH)
+            );
+            posted?;
             metrics::counter!("chat_push_recipients_total", "endpoint" => self.endpoint.name.clone())
                 .increment(batch.recipients.len() as u64);
             progress.after = Some(batch.resume_after);
@@ -197,6 +230,7 @@ impl Deliverer {
                 // least once.
                 return Err(format!("could not record push progress: {error}"));
             }
+            next = following.map_err(unavailable)?;
         }
         Ok(())
     }

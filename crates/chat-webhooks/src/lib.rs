@@ -11,6 +11,6 @@ mod push;
 pub mod retry;
 pub mod signing;
 
-pub use deliver::{DeliverySettings, spawn_deliverers};
+pub use deliver::{DelivererWakeups, DeliverySettings, spawn_deliverers};
 pub use endpoints::{Endpoint, EventFilter};
 pub use retry::RetryPolicy;
