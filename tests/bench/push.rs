@@ -12,8 +12,8 @@
 //! User 1 then sends `--messages` messages into the channel, one at a time,
 //! and the bench reports, per message:
 //! - the send's latency (the request does not pay for the recipients);
-//! - from the send to the last batch received by the endpoint (includes up
-//!   to one poll interval of the deliverer, 250 ms, before it claims);
+//! - from the send to the last batch received by the endpoint (the
+//!   deliverer is woken by the commit's outbox notification);
 //! - the expansion alone: `PushPlan` over a `PgStore` on the same database,
 //!   loading the message and every batch (members and badges), timed
 //!   without HTTP, with the number of statements and bytes delivered.

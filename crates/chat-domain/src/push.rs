@@ -35,6 +35,15 @@ pub enum PushReason {
 }
 
 impl PushReason {
+    /// Every reason, for the API description.
+    pub const ALL: [Self; 5] = [
+        Self::Direct,
+        Self::Mention,
+        Self::Everyone,
+        Self::Message,
+        Self::Thread,
+    ];
+
     /// The contract's spelling.
     pub const fn as_str(self) -> &'static str {
         match self {

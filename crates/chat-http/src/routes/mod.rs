@@ -172,6 +172,8 @@ fn message_path(raw: &str) -> Result<MessageId, ApiError> {
         crate::wire::PinDto,
         crate::wire::TypingDto,
         crate::wire::UnreadDto,
+        crate::wire::PushRequestedData,
+        crate::wire::PushRecipient,
     )),
     modifiers(
         &BearerAuth,

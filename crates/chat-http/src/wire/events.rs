@@ -222,6 +222,31 @@ impl utoipa::Modify for RealtimeEvents {
         components
             .schemas
             .insert("RealtimeEvent".to_owned(), RefOr::T(Schema::OneOf(union)));
+        // A webhook, not a realtime event: the same envelope, no `eventSeq`.
+        let push = ObjectBuilder::new()
+            .description(Some(
+                "The body of a push.requested webhook delivery (its webhook-id is its eventId)",
+            ))
+            .property(
+                "type",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([chat_domain::events::PUSH_REQUESTED])),
+            )
+            .required("type")
+            .property("eventId", ObjectBuilder::new().schema_type(Type::String))
+            .required("eventId")
+            .property("conversationId", Ref::from_schema_name("WireId"))
+            .required("conversationId")
+            .property("occurredAt", Ref::from_schema_name("WireTime"))
+            .required("occurredAt")
+            .property("data", Ref::from_schema_name("PushRequestedData"))
+            .required("data")
+            .build();
+        components.schemas.insert(
+            "PushRequestedEvent".to_owned(),
+            RefOr::T(Schema::Object(push)),
+        );
     }
 }
 

@@ -9,6 +9,7 @@ mod member;
 mod message;
 pub mod names;
 mod page;
+mod push;
 
 pub use conversation::{ConversationDto, MembershipDto, UserSummaryDto};
 pub use cursor::{
@@ -23,6 +24,7 @@ pub use member::MemberDto;
 pub(crate) use member::MemberEventDto;
 pub use message::{AttachmentDto, MessageDto};
 pub use page::{CursorPage, TotalPage};
+pub(crate) use push::{PushRecipient, PushRequestedData};
 
 use std::fmt;
 

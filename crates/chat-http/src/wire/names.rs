@@ -81,6 +81,12 @@ closed_set!(
     NotifyLevel::ALL.iter().map(|v| v.as_str())
 );
 closed_set!(
+    /// `reason` of a `push.requested` recipient.
+    PushReasonName,
+    "Why a recipient is notified: named (mention), @everyone (everyone), a reply in a thread they wrote in (thread), a DM (direct), anything else (message)",
+    chat_domain::push::PushReason::ALL.iter().map(|r| r.as_str())
+);
+closed_set!(
     /// `reason` of a report.
     ReportReasonName,
     "Why a message is reported",
