@@ -285,6 +285,19 @@ async fn filters_apply_and_what_never_goes_through_is_kept() {
         ),
         "{metrics}"
     );
+    // The gauges read the tables (every 10 s): they survive a restart.
+    eventually(WAIT, || async {
+        let text = reqwest::get(format!("{}/metrics", server.base()))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (text.contains(r#"chat_webhook_dead_letters{endpoint="broken"} 2"#)
+            && text.contains(r#"chat_webhook_queued{endpoint="broken"} 0"#))
+        .then_some(())
+    })
+    .await;
     let _ = std::fs::remove_file(file);
 }
 

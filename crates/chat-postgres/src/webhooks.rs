@@ -3,7 +3,7 @@
 //! claim, delete, reschedule or dead-letter them here.
 
 use async_trait::async_trait;
-use chat_domain::ports::{PendingDelivery, PushProgress, WebhookQueue};
+use chat_domain::ports::{PendingDelivery, PushProgress, WebhookBacklog, WebhookQueue};
 use chat_domain::{ChatError, ConversationId, EventId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
@@ -87,6 +87,14 @@ RETURNING q.id, q.endpoint, q.conversation_id, q.event_id, q.event_type, \
           q.payload::text AS payload, q.attempts, q.created_at, q.message_id, q.push_after, \
           q.push_batches";
 
+#[derive(QueryableByName)]
+struct BacklogRow {
+    #[diesel(sql_type = BigInt)]
+    queued: i64,
+    #[diesel(sql_type = BigInt)]
+    dead_letters: i64,
+}
+
 #[async_trait]
 impl WebhookQueue for PgStore {
     async fn claim_due(
@@ -157,6 +165,26 @@ impl WebhookQueue for PgStore {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn backlog(&self, endpoint: &str) -> Result<WebhookBacklog, ChatError> {
+        let mut conn = self.conn().await?;
+        // Both counts walk an index on the endpoint (the queue's heads
+        // index; the dead letters are few, and scanned).
+        let row: BacklogRow = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM chat_webhook_queue WHERE endpoint = $1) AS queued, \
+                    (SELECT count(*) FROM chat_webhook_dead_letters WHERE endpoint = $1) \
+                      AS dead_letters",
+        )
+        .bind::<Text, _>(endpoint)
+        .prepared()
+        .get_result(&mut conn)
+        .await
+        .map_err(db_error)?;
+        Ok(WebhookBacklog {
+            queued: row.queued,
+            dead_letters: row.dead_letters,
+        })
     }
 
     async fn give_up(&self, id: i64, error: &str) -> Result<(), ChatError> {

@@ -61,6 +61,10 @@ pub fn spawn_deliverers(
             settings,
             wake,
         };
+        tokio::spawn(report_backlog(
+            queue.clone(),
+            deliverer.endpoint.name.clone(),
+        ));
         tokio::spawn(deliverer.run());
     }
     DelivererWakeups(wakeups)
@@ -76,6 +80,25 @@ impl DelivererWakeups {
         for wake in &self.0 {
             wake.notify_one();
         }
+    }
+}
+
+/// Keeps `chat_webhook_queued{endpoint}` and
+/// `chat_webhook_dead_letters{endpoint}` in `/metrics` current (every 10 s):
+/// what waits and what was lost survive a restart, unlike the counters.
+async fn report_backlog(queue: Arc<dyn WebhookQueue>, endpoint: String) {
+    loop {
+        match queue.backlog(&endpoint).await {
+            // Counts of rows: exact as f64 far beyond any real backlog.
+            Ok(backlog) => {
+                metrics::gauge!("chat_webhook_queued", "endpoint" => endpoint.clone())
+                    .set(backlog.queued as f64);
+                metrics::gauge!("chat_webhook_dead_letters", "endpoint" => endpoint.clone())
+                    .set(backlog.dead_letters as f64);
+            }
+            Err(error) => tracing::debug!(%endpoint, %error, "webhook backlog unavailable"),
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
     }
 }
 

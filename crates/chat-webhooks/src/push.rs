@@ -84,3 +84,59 @@ impl MessageEnvelope {
         serde_json::to_vec(&body).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::push::PushReason;
+    use chat_domain::{ConversationId, MessageId, Timestamp, UserId};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn a_batch_is_an_envelope_naming_its_recipients_and_carrying_the_message() {
+        let queued = r#"{"type":"message.created","eventId":"e1","conversationId":"42",
+            "occurredAt":"2026-11-22T10:15:30.123Z","eventSeq":7,
+            "data":{"id":"981","content":"hello"}}"#;
+        let envelope = MessageEnvelope::parse(queued).expect("a message.created envelope");
+        let subject = PushSubject {
+            message_id: MessageId::new(981),
+            conversation_id: ConversationId::new(42),
+            seq: 3,
+            sender: UserId::new(1),
+            parent_id: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            direct: false,
+            created_at: Timestamp::from_unix_millis(0).expect("an instant"),
+        };
+        let recipients = [PushRecipient {
+            user_id: UserId::new(7),
+            badge: 3,
+            reason: PushReason::Mention,
+        }];
+        let body = envelope.push_requested("e1/push/0", &subject, &recipients);
+        let body: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body,
+            json!({
+                "type": "push.requested",
+                "eventId": "e1/push/0",
+                "conversationId": "42",
+                "occurredAt": "2026-11-22T10:15:30.123Z",
+                "data": {
+                    "conversationId": "42",
+                    "messageId": "981",
+                    "recipients": [{"userId": "7", "badge": 3, "reason": "mention"}],
+                    "message": {"id": "981", "content": "hello"}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_payload_that_is_not_an_envelope_is_refused() {
+        assert!(MessageEnvelope::parse("{}").is_err());
+        assert!(MessageEnvelope::parse("not json").is_err());
+    }
+}

@@ -37,6 +37,15 @@ pub struct PushProgress {
     pub batches_sent: i32,
 }
 
+/// What waits for an endpoint, for the gauges in `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// Deliveries queued (due or waiting for a retry).
+    pub queued: i64,
+    /// Deliveries given up for good, kept in the dead letters.
+    pub dead_letters: i64,
+}
+
 /// Events waiting for the operator's endpoints, in order per conversation.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -82,6 +91,12 @@ pub trait WebhookQueue: Send + Sync {
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     async fn retry_at(&self, id: i64, at: Timestamp, error: &str) -> Result<(), ChatError>;
+
+    /// How much waits for `endpoint`, and how much it lost.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn backlog(&self, endpoint: &str) -> Result<WebhookBacklog, ChatError>;
 
     /// It failed for good: kept in the dead letters, and the conversation's
     /// next event goes on.
