@@ -479,8 +479,9 @@ impl MessageRepository for PgStore {
         let conn = self.conn().await?;
         let page = PageQuery::of(&range);
         let filter = page.filter();
-        // The page and its decorations in one round trip: the decoration
-        // queries find the page's messages with the same filter.
+        // The page and its decorations in one round trip: the decorations'
+        // statement finds the page's messages with the same filter (once,
+        // for all four kinds).
         let rows = diesel::sql_query(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {filter}"
         ))
