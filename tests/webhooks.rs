@@ -15,15 +15,9 @@ use serde_json::{Value, json};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A call as user 1 (org 1).
 async fn call(server: &TestServer, path: &str, body: Value) -> Value {
-    let reply = server.post(&server.token(1, 1), path, body).await;
-    assert!(
-        reply.status == 200 || reply.status == 201,
-        "{path}: {} {:?}",
-        reply.status,
-        reply.body
-    );
-    reply.body
+    call_as(server, 1, path, body).await
 }
 
 async fn group(server: &TestServer) -> String {

@@ -177,22 +177,7 @@ impl utoipa::Modify for RealtimeEvents {
         for (event_type, data) in EVENT_DATA {
             let name = envelope_name(event_type);
             let numbered = !chat_domain::events::UNNUMBERED_EVENT_TYPES.contains(event_type);
-            let mut envelope = ObjectBuilder::new()
-                .property(
-                    "type",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some([*event_type])),
-                )
-                .required("type")
-                .property("eventId", ObjectBuilder::new().schema_type(Type::String))
-                .required("eventId")
-                .property("conversationId", Ref::from_schema_name("WireId"))
-                .required("conversationId")
-                .property("occurredAt", Ref::from_schema_name("WireTime"))
-                .required("occurredAt")
-                .property("data", Ref::from_schema_name(*data))
-                .required("data");
+            let mut envelope = envelope_schema(event_type, data);
             if numbered {
                 envelope = envelope
                     .property(
@@ -223,31 +208,39 @@ impl utoipa::Modify for RealtimeEvents {
             .schemas
             .insert("RealtimeEvent".to_owned(), RefOr::T(Schema::OneOf(union)));
         // A webhook, not a realtime event: the same envelope, no `eventSeq`.
-        let push = ObjectBuilder::new()
+        let push = envelope_schema(chat_domain::events::PUSH_REQUESTED, "PushRequestedData")
             .description(Some(
                 "The body of a push.requested webhook delivery (its webhook-id is its eventId)",
             ))
-            .property(
-                "type",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some([chat_domain::events::PUSH_REQUESTED])),
-            )
-            .required("type")
-            .property("eventId", ObjectBuilder::new().schema_type(Type::String))
-            .required("eventId")
-            .property("conversationId", Ref::from_schema_name("WireId"))
-            .required("conversationId")
-            .property("occurredAt", Ref::from_schema_name("WireTime"))
-            .required("occurredAt")
-            .property("data", Ref::from_schema_name("PushRequestedData"))
-            .required("data")
             .build();
         components.schemas.insert(
             "PushRequestedEvent".to_owned(),
             RefOr::T(Schema::Object(push)),
         );
     }
+}
+
+/// The envelope of an event of `event_type` whose `data` is the schema
+/// named `data`: `{ type, eventId, conversationId, occurredAt, data }`.
+fn envelope_schema(event_type: &str, data: &str) -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([event_type])),
+        )
+        .required("type")
+        .property("eventId", ObjectBuilder::new().schema_type(Type::String))
+        .required("eventId")
+        .property("conversationId", Ref::from_schema_name("WireId"))
+        .required("conversationId")
+        .property("occurredAt", Ref::from_schema_name("WireTime"))
+        .required("occurredAt")
+        .property("data", Ref::from_schema_name(data))
+        .required("data")
 }
 
 /// `message.created` → `MessageCreatedEvent`.
