@@ -93,9 +93,20 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
             );
             if !webhook_endpoints.is_empty() {
                 let _inside = runtime.enter();
+                // Their own pool, as the relay has: expanding push requests
+                // reads a batch of members and badges per delivery, and a
+                // busy gateway must not take the API's connections. Two
+                // per endpoint, at most eight.
+                let webhook_pool = PgConfig {
+                    max_connections: (webhook_endpoints.len() * 2).clamp(2, 8),
+                    threads: 1,
+                    ..config.clone()
+                };
+                let webhook_store =
+                    Arc::new(PgStore::connect(&webhook_pool, Arc::new(JsonEventEncoder))?);
                 let wakeups = chat_webhooks::spawn_deliverers(
-                    store.clone(),
-                    store.clone(),
+                    webhook_store.clone(),
+                    webhook_store,
                     webhook_endpoints.clone(),
                     crate::webhooks::settings(&args),
                 );
