@@ -13,6 +13,11 @@ use jsonwebtoken::{EncodingKey, Header};
 
 use config::{Cli, Command, DevTokenArgs};
 
+/// A request allocates many small, short-lived buffers (rows, JSON): see
+/// docs/ARCHITECTURE.md for what this allocator bought.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
