@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
             edits_are_for_the_author,
             deletes_leave_tombstones,
             reactions_add_remove_toggle_and_count,
+            reaction_counts_are_most_used_first_then_first_used,
             a_message_holds_at_most_fifty_distinct_emoji,
             pins_are_capped_and_listed_newest_first,
             pins_respect_since_join_history,

@@ -190,6 +190,43 @@ pub async fn deletes_leave_tombstones(h: Harness) {
     );
 }
 
+/// Reaction counts are the most used first; among equals, the first used
+/// first (not the alphabetical order of the emoji), wherever a message is
+/// read.
+pub async fn reaction_counts_are_most_used_first_then_first_used(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let carl = h.user(3, 10).await;
+    let group = start(&h, ann, group_of(&[bob, carl])).await;
+    let message = send(&h, ann, group, "react to me").await.message.id;
+    for (who, emoji) in [
+        (ann, ":x:"),
+        (bob, ":z:"),
+        (carl, ":z:"),
+        (ann, ":y:"),
+        (carl, ":y:"),
+        (bob, ":w:"),
+    ] {
+        h.service
+            .react(who, message, emoji.to_owned(), ReactionAction::Add)
+            .await
+            .unwrap();
+    }
+    let expected: Vec<(String, i64)> = [(":z:", 2), (":y:", 2), (":x:", 1), (":w:", 1)]
+        .iter()
+        .map(|(emoji, count)| ((*emoji).to_owned(), *count))
+        .collect();
+    let got = h.service.get_message(bob, message).await.unwrap();
+    assert_eq!(got.reaction_counts, expected);
+    assert_eq!(got.user_reactions, vec![":z:".to_owned(), ":w:".to_owned()]);
+    let listed = h.service.list_messages(carl, list(group)).await.unwrap();
+    assert_eq!(listed.messages[0].reaction_counts, expected);
+    assert_eq!(
+        listed.messages[0].user_reactions,
+        vec![":z:".to_owned(), ":y:".to_owned()]
+    );
+}
+
 pub async fn reactions_add_remove_toggle_and_count(h: Harness) {
     let ann = h.user(1, 10).await;
     let bob = h.user(2, 10).await;
