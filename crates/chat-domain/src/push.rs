@@ -153,8 +153,9 @@ pub struct PushBatch {
 /// a member's batch twice.
 ///
 /// Everything is read when the batch is made, not when the message was
-/// sent: a member who muted the conversation or read it since is pushed
-/// accordingly (with the badge they have now), and one who left is not.
+/// sent: a member who muted the conversation since is not pushed, one who
+/// left is not, and every badge is the recipient's figure at that moment
+/// (lower if they read meanwhile).
 #[derive(Debug, Clone)]
 pub struct PushPlan {
     subject: PushSubject,

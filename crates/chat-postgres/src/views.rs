@@ -195,16 +195,17 @@ impl Decorations {
     }
 
     fn add(&mut self, row: DecorationRow) -> StoreResult<()> {
-        let missing = || {
+        // The kind is copied out so the row's strings can move.
+        let kind = row.kind;
+        let missing = move || {
             StoreError::Chat(ChatError::Unexpected(anyhow::anyhow!(
-                "decoration row of kind {} without its columns",
-                row.kind
+                "decoration row of kind {kind} without its columns"
             )))
         };
-        match row.kind {
+        match kind {
             REACTION => {
                 let reaction = ReactionCount {
-                    emoji: row.r_emoji.clone().ok_or_else(missing)?,
+                    emoji: row.r_emoji.ok_or_else(missing)?,
                     count: row.r_count.ok_or_else(missing)?,
                     mine: row.r_mine.unwrap_or(false),
                     first_at: row.r_first_at.ok_or_else(missing)?,
@@ -219,7 +220,7 @@ impl Decorations {
             }
             PREVIEW => {
                 let preview = LinkPreview {
-                    url: row.p_url.clone().ok_or_else(missing)?,
+                    url: row.p_url.ok_or_else(missing)?,
                     title: row.p_title,
                     description: row.p_description,
                     image_url: row.p_image_url,
@@ -239,12 +240,12 @@ impl Decorations {
                     ),
                     message_id: Some(MessageId::new(row.message_id)),
                     uploader_id: UserId::new(row.a_uploader_id.ok_or_else(missing)?),
-                    filename: row.a_filename.clone().ok_or_else(missing)?,
-                    content_type: row.a_content_type.clone().ok_or_else(missing)?,
+                    filename: row.a_filename.ok_or_else(missing)?,
+                    content_type: row.a_content_type.ok_or_else(missing)?,
                     size: row.a_size.ok_or_else(missing)?,
                     ready: row.a_ready.unwrap_or(false),
                     created_at: Timestamp::from_datetime(row.a_created_at.ok_or_else(missing)?),
-                    object_key: row.a_object_key.clone().ok_or_else(missing)?,
+                    object_key: row.a_object_key.ok_or_else(missing)?,
                     url: None,
                 };
                 self.attachments
