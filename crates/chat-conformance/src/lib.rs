@@ -28,6 +28,7 @@ macro_rules! conformance_suite {
             creating_with_unknown_or_foreign_users_is_refused,
             org_channels_enroll_every_org_member_even_later_ones,
             since_join_members_see_only_later_messages,
+            a_full_newest_page_stops_at_the_history_floor,
             non_members_cannot_read,
             seq_is_gap_free_and_client_msg_id_is_idempotent,
             concurrent_sends_get_distinct_gap_free_seqs,

@@ -144,6 +144,32 @@ impl PgStore {
     }
 }
 
+/// The conversation and `viewer`'s membership of it; `None` unless a
+/// member. One statement, pipelined with whatever the caller awaits beside it.
+pub(crate) async fn load_access(
+    mut conn: &AsyncPgConnection,
+    id: ConversationId,
+    viewer: UserId,
+) -> StoreResult<Option<Access>> {
+    let rows: Vec<AccessRow> = diesel::sql_query(format!(
+        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM conversations c \
+         JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
+         WHERE c.id = $1"
+    ))
+    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(viewer.get())
+    .prepared()
+    .load(&mut conn)
+    .await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(Access {
+        conversation: row.conversation.into_domain()?,
+        membership: row.membership.into_domain()?,
+    }))
+}
+
 pub(crate) async fn last_messages(
     mut conn: &AsyncPgConnection,
     ids: &[i64],
@@ -301,27 +327,10 @@ impl ConversationRepository for PgStore {
         id: ConversationId,
         viewer: UserId,
     ) -> Result<Option<Access>, ChatError> {
-        let mut conn = self.conn().await?;
-        let rows: Vec<AccessRow> = diesel::sql_query(format!(
-            "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM conversations c \
-             JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
-             WHERE c.id = $1"
-        ))
-        .bind::<BigInt, _>(id.get())
-        .bind::<BigInt, _>(viewer.get())
-        .prepared()
-        .load(&mut conn)
-        .await
-        .map_err(db_error)?;
-        rows.into_iter()
-            .next()
-            .map(|row| {
-                Ok(Access {
-                    conversation: row.conversation.into_domain()?,
-                    membership: row.membership.into_domain()?,
-                })
-            })
-            .transpose()
+        let conn = self.conn().await?;
+        load_access(&conn, id, viewer)
+            .await
+            .map_err(StoreError::into_chat)
     }
 
     async fn view(

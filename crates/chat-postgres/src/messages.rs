@@ -1,6 +1,7 @@
 //! Messages: the send transaction, lookups and timeline ranges.
 
 use async_trait::async_trait;
+use chat_domain::conversation::Access;
 use chat_domain::events::EventsFor;
 use chat_domain::message::{Message, MessagePatch, MessageRange, MessageView, NewMessage};
 use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
@@ -13,7 +14,7 @@ use futures_util::TryFutureExt;
 use futures_util::future::{try_join, try_join_all, try_join3, try_join5};
 
 use crate::PgStore;
-use crate::conversations::UNREAD_LATERAL;
+use crate::conversations::{UNREAD_LATERAL, load_access};
 use crate::error::{StoreError, StoreResult};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
@@ -42,8 +43,14 @@ struct MemberUnreadRow {
 /// send took (`$1` is the conversation). Statements later in the same
 /// pipeline find it this way, without waiting for the INSERT's answer. When
 /// the conversation is gone it names no message.
-const NEW_MESSAGE: &str = "messages x JOIN conversations nc \
-    ON nc.id = $1 AND x.conversation_id = nc.id AND x.seq = nc.last_seq";
+///
+/// The seq is a scalar subquery, not a join, so the lookup is an equality on
+/// the whole `(conversation_id, seq)` key whatever the statistics say: as a
+/// join, a plan cached while the table was small scanned every message of
+/// the conversation and filtered on seq (a send cost grew with the
+/// conversation).
+const NEW_MESSAGE: &str = "(SELECT * FROM messages WHERE conversation_id = $1 \
+    AND seq = (SELECT last_seq FROM conversations WHERE id = $1)) x";
 
 /// What the send transaction's first round trip brings back.
 struct Written {
@@ -183,18 +190,32 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
             .execute(&mut conn),
         ));
     }
-    // Posting, or being mentioned, brings a hidden conversation back.
-    writes.push(execute(
+    // Posting, or being mentioned, brings a hidden conversation back. The
+    // sender alone is an equality, so PostgreSQL keeps one plan for it; with
+    // an array of users it found a fresh plan cheaper and planned every send.
+    let unhide = if mentions.is_empty() {
         diesel::sql_query(
             "UPDATE conversation_members SET hidden = false \
-             WHERE conversation_id = $1 AND hidden AND (user_id = $2 OR user_id = ANY($3))",
+             WHERE conversation_id = $1 AND user_id = $2 AND hidden",
         )
         .bind::<BigInt, _>(conversation)
         .bind::<BigInt, _>(new.sender_id.get())
-        .bind::<Array<BigInt>, _>(mentions)
         .prepared()
-        .execute(&mut conn),
-    ));
+        .execute(&mut conn)
+    } else {
+        let users: Vec<i64> = std::iter::once(new.sender_id.get())
+            .chain(mentions)
+            .collect();
+        diesel::sql_query(
+            "UPDATE conversation_members SET hidden = false \
+             WHERE conversation_id = $1 AND user_id = ANY($2) AND hidden",
+        )
+        .bind::<BigInt, _>(conversation)
+        .bind::<Array<BigInt>, _>(users)
+        .prepared()
+        .execute(&mut conn)
+    };
+    writes.push(execute(unhide));
 
     let message = diesel::sql_query(format!(
         "SELECT {MESSAGE_COLUMNS} FROM {NEW_MESSAGE} {MESSAGE_JOINS}"
@@ -362,6 +383,31 @@ impl PageQuery {
     }
 }
 
+/// A page and its decorations in one round trip: the decorations'
+/// statement finds the page's messages with the same filter (once, for all
+/// four kinds).
+async fn load_range(
+    conn: &AsyncPgConnection,
+    range: &MessageRange,
+    viewer: UserId,
+) -> StoreResult<Vec<MessageView>> {
+    let page = PageQuery::of(range);
+    let filter = page.filter();
+    let rows = diesel::sql_query(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {filter}"
+    ))
+    .bind::<Array<BigInt>, _>(&page.binds[..])
+    .prepared()
+    .load::<MessageRow>(&mut &*conn)
+    .map_err(StoreError::from);
+    let ids = format!("ARRAY(SELECT x.id FROM messages x WHERE {filter})");
+    let decorations = Decorations::load(conn, MessageIds(&ids), &page.binds, Some(viewer));
+    let (rows, decorations) = try_join(rows, decorations).await?;
+    let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
+    decorations.apply(&mut views);
+    Ok(views)
+}
+
 impl PgStore {
     /// The send transaction in two round trips: BEGIN with every write and
     /// the reads the events need, then the outbox rows with COMMIT.
@@ -477,26 +523,24 @@ impl MessageRepository for PgStore {
         viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError> {
         let conn = self.conn().await?;
-        let page = PageQuery::of(&range);
-        let filter = page.filter();
-        // The page and its decorations in one round trip: the decorations'
-        // statement finds the page's messages with the same filter (once,
-        // for all four kinds).
-        let rows = diesel::sql_query(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {filter}"
-        ))
-        .bind::<Array<BigInt>, _>(&page.binds[..])
-        .prepared()
-        .load::<MessageRow>(&mut &*conn)
-        .map_err(StoreError::from);
-        let ids = format!("ARRAY(SELECT x.id FROM messages x WHERE {filter})");
-        let decorations = Decorations::load(&conn, MessageIds(&ids), &page.binds, Some(viewer));
-        let (rows, decorations) = try_join(rows, decorations)
+        load_range(&conn, &range, viewer)
             .await
-            .map_err(StoreError::into_chat)?;
-        let mut views: Vec<MessageView> = rows.into_iter().map(MessageRow::into_view).collect();
-        decorations.apply(&mut views);
-        Ok(views)
+            .map_err(StoreError::into_chat)
+    }
+
+    async fn range_with_access(
+        &self,
+        range: MessageRange,
+        viewer: UserId,
+    ) -> Result<(Option<Access>, Vec<MessageView>), ChatError> {
+        let conn = self.conn().await?;
+        // Three statements, one round trip.
+        try_join(
+            load_access(&conn, range.conversation_id, viewer),
+            load_range(&conn, &range, viewer),
+        )
+        .await
+        .map_err(StoreError::into_chat)
     }
 
     async fn edit(

@@ -12,10 +12,12 @@ use chat_domain::ports::{Backlog, Delivery, Drained, OutboxRelayStore, OutboxSin
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::StreamExt;
+use futures_util::future::try_join;
+use futures_util::{StreamExt, TryFutureExt};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult, db_error};
+use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 
 /// The channel the outbox trigger notifies, as Centrifugo's consumer expects.
@@ -84,30 +86,36 @@ impl OutboxRelayStore for PgOutboxRelay {
         let mut conn = self.store.conn().await?;
         let key = format!("centrifugo_partition_lock_{}{partition}", self.name);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        conn.transaction(async |conn| -> StoreResult<Drained> {
-            // Try, not wait: a partition held elsewhere is being drained.
-            let locked: Locked =
-                diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked")
-                    .bind::<Text, _>(&key)
-                    .prepared()
-                    .get_result(&mut *conn)
-                    .await?;
-            if !locked.locked {
-                return Ok(Drained::Busy);
-            }
-            let rows: Vec<Row> = diesel::sql_query(
+        // Two round trips: BEGIN, the lock and the read together; then the
+        // deletions with COMMIT. The read runs after the lock (PostgreSQL
+        // executes a pipeline in order, each statement with a fresh
+        // snapshot); when the lock is held elsewhere its rows are dropped
+        // unread.
+        pipelined(&mut conn, async |tx| -> StoreResult<Drained> {
+            let lock = diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked")
+                .bind::<Text, _>(&key)
+                .prepared()
+                .get_result::<Locked>(&mut tx.conn())
+                .map_err(StoreError::from);
+            let rows = diesel::sql_query(
                 "SELECT id, method, payload::text AS payload FROM chat_outbox \
                  WHERE partition = $1 ORDER BY id LIMIT $2",
             )
             .bind::<Integer, _>(partition)
             .bind::<BigInt, _>(limit)
             .prepared()
-            .load(&mut *conn)
-            .await?;
-            let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
+            .load::<Row>(&mut tx.conn())
+            .map_err(StoreError::from);
+            let (locked, rows) = tx.begin_with(try_join(lock, rows)).await?;
+            if !locked.locked {
+                tx.commit_with(async { Ok(()) }).await?;
+                return Ok(Drained::Busy);
+            }
             if rows.is_empty() {
+                tx.commit_with(async { Ok(()) }).await?;
                 return Ok(Drained::Done { delivered: 0, rejected: 0, more: false });
             }
+            let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
             let rows: Vec<RelayRow> = rows
                 .into_iter()
                 .map(|row| RelayRow {
@@ -138,7 +146,10 @@ impl OutboxRelayStore for PgOutboxRelay {
                 done.push(row.id);
             }
             let rejected = dead.ids.len();
-            if rejected > 0 {
+            let keep_dead = async {
+                if rejected == 0 {
+                    return Ok(());
+                }
                 diesel::sql_query(
                     "INSERT INTO chat_outbox_dead_letters \
                        (id, method, payload, partition, created_at, error_code, error_message) \
@@ -150,14 +161,17 @@ impl OutboxRelayStore for PgOutboxRelay {
                 .bind::<Array<BigInt>, _>(&dead.codes)
                 .bind::<Array<Text>, _>(&dead.messages)
                 .prepared()
-                .execute(&mut *conn)
-                .await?;
-            }
-            diesel::sql_query("DELETE FROM chat_outbox WHERE id = ANY($1)")
+                .execute(&mut tx.conn())
+                .await
+                .map(drop)
+                .map_err(StoreError::from)
+            };
+            let delete = diesel::sql_query("DELETE FROM chat_outbox WHERE id = ANY($1)")
                 .bind::<Array<BigInt>, _>(&done)
                 .prepared()
-                .execute(conn)
-                .await?;
+                .execute(&mut tx.conn())
+                .map_err(StoreError::from);
+            tx.commit_with(try_join(keep_dead, delete)).await?;
             Ok(if stalled {
                 Drained::Stalled { delivered }
             } else {

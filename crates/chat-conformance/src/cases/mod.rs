@@ -287,6 +287,36 @@ pub async fn since_join_members_see_only_later_messages(h: Harness) {
     assert_eq!(owner_page.messages.len(), 2, "the creator sees everything");
 }
 
+/// The newest page read for a member whose history floor lies just past a
+/// full page: exactly the visible messages, nothing older to load; one more
+/// visible message and there is.
+pub async fn a_full_newest_page_stops_at_the_history_floor(h: Harness) {
+    let owner = h.user(1, 10).await;
+    let channel = start(&h, owner, org_channel("news", HistoryMode::SinceJoin)).await;
+    send(&h, owner, channel, "before you came").await;
+    let late = h.user(2, 10).await;
+    for i in 0..3 {
+        send(&h, owner, channel, &format!("after {i}")).await;
+    }
+    let mut request = list(channel);
+    request.limit = Some(3);
+    let page = h
+        .service
+        .list_messages(late, request.clone())
+        .await
+        .unwrap();
+    assert_eq!(contents(&page), vec!["after 0", "after 1", "after 2"]);
+    assert!(
+        !page.has_older,
+        "what lies before the floor is not older history"
+    );
+
+    send(&h, owner, channel, "after 3").await;
+    let page = h.service.list_messages(late, request).await.unwrap();
+    assert_eq!(contents(&page), vec!["after 1", "after 2", "after 3"]);
+    assert!(page.has_older);
+}
+
 pub async fn non_members_cannot_read(h: Harness) {
     let ann = h.user(1, 10).await;
     let bob = h.user(2, 10).await;

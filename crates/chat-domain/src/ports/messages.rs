@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::conversation::Access;
 use crate::events::EventsFor;
 use crate::message::{Message, MessagePatch, MessageRange, MessageView, NewMessage};
 use crate::{ChatError, MessageId, Timestamp, UserId};
@@ -74,6 +75,21 @@ pub trait MessageRepository: Send + Sync {
         range: MessageRange,
         viewer: UserId,
     ) -> Result<Vec<MessageView>, ChatError>;
+
+    /// [`range`](Self::range) and, read at the same time, `viewer`'s access
+    /// to the range's conversation as
+    /// [`ConversationRepository::access`](crate::ports::ConversationRepository::access)
+    /// answers it: one trip to the store for the busiest read. The range is
+    /// read whatever the access turns out to be; the caller decides whether
+    /// to use it.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn range_with_access(
+        &self,
+        range: MessageRange,
+        viewer: UserId,
+    ) -> Result<(Option<Access>, Vec<MessageView>), ChatError>;
 
     /// Edits a live message; mention bookkeeping follows the new mentions.
     ///

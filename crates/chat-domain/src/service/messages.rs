@@ -319,7 +319,15 @@ impl ChatService {
                 "give at most one of before, after, around and anchor",
             ));
         }
-        let access = self.readable(caller, request.conversation_id).await?;
+        let newest_top_level = request.parent_id.is_none()
+            && !positions.contains(&true)
+            && matches!(request.anchor.unwrap_or(Anchor::Newest), Anchor::Newest);
+        let (access, newest) = if newest_top_level {
+            self.newest_page_with_access(caller, &request, limit)
+                .await?
+        } else {
+            (self.readable(caller, request.conversation_id).await?, None)
+        };
         if let Some(parent_id) = request.parent_id {
             let parent = self.messages.find(parent_id).await?;
             let readable = parent.is_some_and(|p| {
@@ -371,7 +379,10 @@ impl ChatService {
         }
         match request.anchor.unwrap_or(Anchor::Newest) {
             Anchor::Newest => {
-                let (messages, has_older) = pager.older_than(None, limit).await?;
+                let (messages, has_older) = match newest {
+                    Some(page) => oldest_first(page, limit),
+                    None => pager.older_than(None, limit).await?,
+                };
                 Ok(MessagePage::new(messages, has_older, false))
             }
             Anchor::Oldest => {
@@ -390,6 +401,36 @@ impl ChatService {
                 }
             }
         }
+    }
+
+    /// The caller's access and the conversation's newest top-level page (as
+    /// the store read it, newest first, one more than `limit`) in one trip
+    /// to the store. The page is read before the caller's history floor is
+    /// known, so it is kept only when the floor cuts none of it (`None`
+    /// otherwise: the caller reads it again, floored).
+    async fn newest_page_with_access(
+        &self,
+        caller: Caller,
+        request: &ListMessages,
+        limit: usize,
+    ) -> Result<(Access, Option<Vec<MessageView>>), ChatError> {
+        let unfloored = MessageRange {
+            conversation_id: request.conversation_id,
+            parent_id: None,
+            after_seq: None,
+            before_seq: None,
+            visible_after_seq: i64::MIN,
+            has_replies: request.has_replies,
+            newest_first: true,
+            limit: limit + 1,
+        };
+        let (access, page) = self
+            .messages
+            .range_with_access(unfloored, caller.user_id)
+            .await?;
+        let access = access.ok_or(ChatError::NotFound("conversation"))?;
+        let visible = page.iter().all(|m| access.sees_seq(m.message.seq));
+        Ok((access, visible.then_some(page)))
     }
 
     /// The `seq` of a message given as a page position: it must be a message
@@ -464,6 +505,15 @@ impl MessagePage {
     }
 }
 
+/// A page read newest first with one message more than `limit`: its
+/// `limit` newest messages oldest first, and whether there are older ones.
+fn oldest_first(mut newest_first: Vec<MessageView>, limit: usize) -> (Vec<MessageView>, bool) {
+    let has_older = newest_first.len() > limit;
+    newest_first.truncate(limit);
+    newest_first.reverse();
+    (newest_first, has_older)
+}
+
 /// Reads pages of one listing (a conversation's top level or one thread).
 struct Pager<'a> {
     service: &'a ChatService,
@@ -496,11 +546,8 @@ impl Pager<'_> {
         seq: Option<i64>,
         limit: usize,
     ) -> Result<(Vec<MessageView>, bool), ChatError> {
-        let mut messages = self.fetch(None, seq, true, limit + 1).await?;
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        messages.reverse();
-        Ok((messages, has_more))
+        let messages = self.fetch(None, seq, true, limit + 1).await?;
+        Ok(oldest_first(messages, limit))
     }
 
     /// Up to `limit` messages after `seq` (from the start when `None`),

@@ -1,9 +1,12 @@
 //! Messages in memory: send, find, pages, edit, delete.
 
 use async_trait::async_trait;
+use chat_domain::conversation::Access;
 use chat_domain::events::EventsFor;
 use chat_domain::message::{Message, MessagePatch, MessageRange, MessageView};
-use chat_domain::ports::{Created, MemberUnread, MessageRepository, SentMessage};
+use chat_domain::ports::{
+    ConversationRepository, Created, MemberUnread, MessageRepository, SentMessage,
+};
 use chat_domain::rules;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 
@@ -214,6 +217,16 @@ impl MessageRepository for InMemoryStore {
             .into_iter()
             .map(|m| state.message_view(m, Some(viewer)))
             .collect()
+    }
+
+    async fn range_with_access(
+        &self,
+        range: MessageRange,
+        viewer: UserId,
+    ) -> Result<(Option<Access>, Vec<MessageView>), ChatError> {
+        let access = ConversationRepository::access(self, range.conversation_id, viewer).await?;
+        let page = self.range(range, viewer).await?;
+        Ok((access, page))
     }
 
     async fn edit(
