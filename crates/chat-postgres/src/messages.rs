@@ -332,13 +332,7 @@ pub(crate) fn page_sql(conversation: i64, before_seq: i64) -> (String, Vec<i64>)
         thread: false,
         newest_first: true,
     };
-    (
-        format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {}",
-            page.filter()
-        ),
-        page.binds.to_vec(),
-    )
+    (page.select(), page.binds.to_vec())
 }
 
 impl PageQuery {
@@ -364,6 +358,21 @@ impl PageQuery {
             thread: range.parent_id.is_some(),
             newest_first: range.newest_first,
         }
+    }
+
+    /// The page's messages with their senders and quotes. The page is
+    /// chosen first (a subquery with a limit is never merged into the outer
+    /// query), so the per-row lookups of [`MESSAGE_JOINS`] run for its rows
+    /// only, whatever plan PostgreSQL picks for the scan. (Reading each
+    /// distinct sender once instead, through materialized CTEs, took 38
+    /// buffer hits instead of 184 and no less time.)
+    fn select(&self) -> String {
+        let order = if self.newest_first { "DESC" } else { "ASC" };
+        format!(
+            "SELECT {MESSAGE_COLUMNS} FROM (SELECT * FROM messages x WHERE {}) x {MESSAGE_JOINS} \
+             ORDER BY x.seq {order}",
+            self.filter()
+        )
     }
 
     /// The WHERE clause, order and limit over `messages x`.
@@ -393,13 +402,11 @@ async fn load_range(
 ) -> StoreResult<Vec<MessageView>> {
     let page = PageQuery::of(range);
     let filter = page.filter();
-    let rows = diesel::sql_query(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE {filter}"
-    ))
-    .bind::<Array<BigInt>, _>(&page.binds[..])
-    .prepared()
-    .load::<MessageRow>(&mut &*conn)
-    .map_err(StoreError::from);
+    let rows = diesel::sql_query(page.select())
+        .bind::<Array<BigInt>, _>(&page.binds[..])
+        .prepared()
+        .load::<MessageRow>(&mut &*conn)
+        .map_err(StoreError::from);
     let ids = format!("ARRAY(SELECT x.id FROM messages x WHERE {filter})");
     let decorations = Decorations::load(conn, MessageIds(&ids), &page.binds, Some(viewer));
     let (rows, decorations) = try_join(rows, decorations).await?;

@@ -35,7 +35,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::error::{StoreError, db_error};
 use crate::prepared::Prepare;
-use crate::rows::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
+use crate::rows::{MESSAGE_COLUMNS, MessageRow, SEARCH_MESSAGE_JOINS};
 use crate::views::decorate;
 
 /// A word expected in more messages than this is common: walking the newest
@@ -259,16 +259,17 @@ fn hits_sql(plan: Plan, in_one_conversation: bool, columns: &str) -> String {
             format!(
                 "WITH hits AS MATERIALIZED ( \
                    SELECT h.id FROM messages h WHERE h.search_vector @@ $2::tsquery {hit_scope}) \
-                 SELECT {columns} FROM hits JOIN messages x ON x.id = hits.id {MESSAGE_JOINS} \
+                 SELECT {columns} FROM hits JOIN messages x ON x.id = hits.id {SEARCH_MESSAGE_JOINS} \
                  {filters}"
             )
         }
-        Plan::Common => format!("SELECT {columns} FROM messages x {MESSAGE_JOINS} {filters}")
-            .replacen(
+        Plan::Common => {
+            format!("SELECT {columns} FROM messages x {SEARCH_MESSAGE_JOINS} {filters}").replacen(
                 "WHERE x.deleted_at IS NULL",
                 "WHERE x.search_vector @@ $2::tsquery AND x.deleted_at IS NULL",
                 1,
-            ),
+            )
+        }
     }
 }
 
@@ -339,7 +340,7 @@ impl SearchRepository for PgStore {
                 let page = rank(&search.query, &candidates, search.after, search.limit);
                 let ids: Vec<i64> = page.iter().map(|p| p.id.get()).collect();
                 let mut rows: Vec<MessageRow> = diesel::sql_query(format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages x {MESSAGE_JOINS} WHERE x.id = ANY($1)"
+                    "SELECT {MESSAGE_COLUMNS} FROM messages x {SEARCH_MESSAGE_JOINS} WHERE x.id = ANY($1)"
                 ))
                 .bind::<Array<BigInt>, _>(&ids)
                 .prepared()
