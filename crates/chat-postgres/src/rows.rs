@@ -517,3 +517,79 @@ impl AttachmentRow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+    use super::*;
+
+    /// A message row as literals, named as [`MESSAGE_COLUMNS`] names them,
+    /// in that order.
+    const MESSAGE: &[(&str, &str)] = &[
+        ("id", "7::bigint"),
+        ("conversation_id", "3::bigint"),
+        ("seq", "12::bigint"),
+        ("sender_id", "5::bigint"),
+        ("content", "'hello'::text"),
+        ("gif", "NULL::text"),
+        ("mentions", "ARRAY[6, 8]::bigint[]"),
+        ("mention_everyone", "false"),
+        ("parent_id", "NULL::bigint"),
+        ("thread_reply_count", "2::bigint"),
+        ("last_reply_at", "'2026-12-01T10:00:00Z'::timestamptz"),
+        ("quoted_message_id", "4::bigint"),
+        ("metadata", "'{\"k\":1}'::text"),
+        ("client_msg_id", "'c-1'::text"),
+        ("edited_at", "NULL::timestamptz"),
+        ("deleted_at", "NULL::timestamptz"),
+        ("created_at", "'2026-12-01T09:00:00Z'::timestamptz"),
+        ("s_org_id", "1::bigint"),
+        ("s_name", "'Ann'::text"),
+        ("s_username", "'ann'::text"),
+        ("s_avatar_url", "NULL::text"),
+        ("q_id", "4::bigint"),
+        ("q_content", "'quoted'::text"),
+        ("q_deleted_at", "NULL::timestamptz"),
+        ("q_sender_id", "6::bigint"),
+        ("q_org_id", "1::bigint"),
+        ("q_name", "'Bob'::text"),
+        ("q_username", "'bob'::text"),
+        ("q_avatar_url", "NULL::text"),
+    ];
+
+    fn select<'c>(columns: impl Iterator<Item = &'c (&'c str, &'c str)>) -> String {
+        let list: Vec<String> = columns
+            .map(|(name, value)| format!("{value} AS {name}"))
+            .collect();
+        format!("SELECT {}", list.join(", "))
+    }
+
+    async fn load(conn: &mut AsyncPgConnection, sql: String) -> MessageView {
+        let row: MessageRow = diesel::sql_query(sql).get_result(conn).await.unwrap();
+        row.into_view()
+    }
+
+    /// `InOrder` reads by position when the statement lists the columns in
+    /// order, and by name otherwise: both read the same message.
+    #[tokio::test]
+    async fn message_rows_read_the_same_in_any_column_order() {
+        let url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+        let in_order = load(&mut conn, select(MESSAGE.iter())).await;
+        let shuffled = [("pinned_by", "9::bigint")]
+            .iter()
+            .chain(MESSAGE.iter().rev());
+        let reordered = load(&mut conn, select(shuffled)).await;
+
+        assert_eq!(in_order, reordered);
+        assert_eq!(in_order.message.id.get(), 7);
+        assert_eq!(in_order.message.content, "hello");
+        assert_eq!(in_order.message.mentions.len(), 2);
+        assert_eq!(in_order.sender.name.as_deref(), Some("Ann"));
+        let quoted = in_order.quoted.expect("the quoted message");
+        assert_eq!(quoted.content, "quoted");
+        assert_eq!(quoted.sender.username.as_deref(), Some("bob"));
+    }
+}
