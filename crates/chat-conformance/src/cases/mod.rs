@@ -312,9 +312,22 @@ pub async fn a_full_newest_page_stops_at_the_history_floor(h: Harness) {
     );
 
     send(&h, owner, channel, "after 3").await;
-    let page = h.service.list_messages(late, request).await.unwrap();
+    let page = h
+        .service
+        .list_messages(late, request.clone())
+        .await
+        .unwrap();
     assert_eq!(contents(&page), vec!["after 1", "after 2", "after 3"]);
     assert!(page.has_older);
+
+    request.anchor = Some(Anchor::Newest);
+    let named = h.service.list_messages(late, request).await.unwrap();
+    assert_eq!(
+        contents(&named),
+        contents(&page),
+        "anchor newest is the default"
+    );
+    assert!(named.has_older);
 }
 
 pub async fn non_members_cannot_read(h: Harness) {

@@ -320,7 +320,9 @@ impl ChatService {
             ));
         }
         let newest_top_level = request.parent_id.is_none()
-            && !positions.contains(&true)
+            && request.before.is_none()
+            && request.after.is_none()
+            && request.around.is_none()
             && matches!(request.anchor.unwrap_or(Anchor::Newest), Anchor::Newest);
         let (access, newest) = if newest_top_level {
             self.newest_page_with_access(caller, &request, limit)
