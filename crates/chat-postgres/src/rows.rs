@@ -256,26 +256,30 @@ pub(crate) struct MemberUserRow {
 /// columns, say). The derived `QueryableByName` always searches by name,
 /// comparing the wanted name with every column before it: for a page of 51
 /// messages of 29 columns that was 18 % of a list's CPU in the server.
-pub(crate) struct InOrder<'r, R> {
+struct InOrder<'r, R> {
     row: &'r R,
     next: usize,
 }
 
 impl<'r, 'a: 'r, R: Row<'a, Pg>> InOrder<'r, R> {
-    pub(crate) fn new(row: &'r R) -> Self {
+    fn new(row: &'r R) -> Self {
         Self { row, next: 0 }
     }
 
     /// The column `name`, expected next.
-    pub(crate) fn get<ST, T: FromSql<ST, Pg>>(&mut self, name: &str) -> deserialize::Result<T> {
-        let at = match Row::get(self.row, self.next) {
-            Some(field) if field.field_name() == Some(name) => self.next,
-            _ => RowIndex::<&str>::idx(self.row, name)
-                .ok_or_else(|| format!("Column `{name}` was not present in query"))?,
-        };
-        self.next = at + 1;
-        let field = Row::get(self.row, at)
-            .ok_or_else(|| format!("Column `{name}` was not present in query"))?;
+    fn get<ST, T: FromSql<ST, Pg>>(&mut self, name: &str) -> deserialize::Result<T> {
+        let row = self.row;
+        let field = match Row::get(row, self.next) {
+            Some(field) if field.field_name() == Some(name) => {
+                self.next += 1;
+                Some(field)
+            }
+            _ => RowIndex::<&str>::idx(row, name).and_then(|at| {
+                self.next = at + 1;
+                Row::get(row, at)
+            }),
+        }
+        .ok_or_else(|| format!("Column `{name}` was not present in query"))?;
         T::from_nullable_sql(field.value())
     }
 }

@@ -319,14 +319,24 @@ impl ChatService {
                 "give at most one of before, after, around and anchor",
             ));
         }
+        // The listing without the caller's history floor, not known yet.
+        let unfloored = MessageRange {
+            conversation_id: request.conversation_id,
+            parent_id: request.parent_id,
+            after_seq: None,
+            before_seq: None,
+            visible_after_seq: i64::MIN,
+            has_replies: request.has_replies,
+            newest_first: true,
+            limit,
+        };
         let newest_top_level = request.parent_id.is_none()
             && request.before.is_none()
             && request.after.is_none()
             && request.around.is_none()
             && matches!(request.anchor.unwrap_or(Anchor::Newest), Anchor::Newest);
         let (access, newest) = if newest_top_level {
-            self.newest_page_with_access(caller, &request, limit)
-                .await?
+            self.newest_page_with_access(caller, &unfloored).await?
         } else {
             (self.readable(caller, request.conversation_id).await?, None)
         };
@@ -353,14 +363,8 @@ impl ChatService {
             service: self,
             viewer: caller.user_id,
             base: MessageRange {
-                conversation_id: access.conversation.id,
-                parent_id: request.parent_id,
-                after_seq: None,
-                before_seq: None,
                 visible_after_seq: access.membership.history_from_seq,
-                has_replies: request.has_replies,
-                newest_first: true,
-                limit,
+                ..unfloored
             },
         };
         if let Some(id) = request.before {
@@ -405,30 +409,23 @@ impl ChatService {
         }
     }
 
-    /// The caller's access and the conversation's newest top-level page (as
-    /// the store read it, newest first, one more than `limit`) in one trip
-    /// to the store. The page is read before the caller's history floor is
-    /// known, so it is kept only when the floor cuts none of it (`None`
-    /// otherwise: the caller reads it again, floored).
+    /// The caller's access and the newest page of `unfloored` (as the store
+    /// read it, newest first, one more than its limit) in one trip to the
+    /// store. The page is read before the caller's history floor is known,
+    /// so it is kept only when the floor cuts none of it (`None` otherwise:
+    /// the caller reads it again, floored).
     async fn newest_page_with_access(
         &self,
         caller: Caller,
-        request: &ListMessages,
-        limit: usize,
+        unfloored: &MessageRange,
     ) -> Result<(Access, Option<Vec<MessageView>>), ChatError> {
-        let unfloored = MessageRange {
-            conversation_id: request.conversation_id,
-            parent_id: None,
-            after_seq: None,
-            before_seq: None,
-            visible_after_seq: i64::MIN,
-            has_replies: request.has_replies,
-            newest_first: true,
-            limit: limit + 1,
+        let newest = MessageRange {
+            limit: unfloored.limit + 1,
+            ..unfloored.clone()
         };
         let (access, page) = self
             .messages
-            .range_with_access(unfloored, caller.user_id)
+            .range_with_access(newest, caller.user_id)
             .await?;
         let access = access.ok_or(ChatError::NotFound("conversation"))?;
         let visible = page.iter().all(|m| access.sees_seq(m.message.seq));
