@@ -125,7 +125,7 @@ async fn main() {
     for &clients in &send_clients {
         let service = load(&server, &groups, clients, options.seconds, Operation::Send).await;
         let drained = wait_for_outbox(&database_url).await;
-        let raw = pgbench(&database_url, &send_script, clients, options.seconds);
+        let raw = pgbench(&database_url, &send_script.0, clients, options.seconds);
         eprintln!(
             "send x{clients}: service {:.0}/s (outbox drained {drained:.2} s after the load), pgbench {:.0}/s",
             service.rate, raw.tps
@@ -134,7 +134,7 @@ async fn main() {
     }
     for &clients in &list_clients {
         let service = load(&server, &groups, clients, options.seconds, Operation::List).await;
-        let raw = pgbench(&database_url, &list_script, clients, options.seconds);
+        let raw = pgbench(&database_url, &list_script.0, clients, options.seconds);
         eprintln!(
             "list x{clients}: service {:.0}/s, pgbench {:.0}/s",
             service.rate, raw.tps
@@ -387,10 +387,19 @@ const LIST_QUERY: &str = r"
 SELECT * FROM messages WHERE conversation_id = :c AND parent_id IS NULL ORDER BY seq DESC LIMIT 51;
 ";
 
-fn write_script(name: &str, text: &str) -> std::path::PathBuf {
+/// A pgbench script in the temporary directory, removed when dropped.
+struct Script(std::path::PathBuf);
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write_script(name: &str, text: &str) -> Script {
     let path = std::env::temp_dir().join(format!("chat-bench-{name}-{}.sql", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    path
+    Script(path)
 }
 
 struct Pgbench {
