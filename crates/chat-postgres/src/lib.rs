@@ -44,7 +44,7 @@ use diesel_async::pooled_connection::{
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 pub use migrate::run_migrations;
-pub use relay::{PgOutboxRelay, listen_for_outbox};
+pub use relay::{BACKLOG_DEPTH_CAP, PgOutboxRelay, listen_for_outbox};
 
 use error::db_error;
 use outbox::OutboxWriter;

@@ -20,6 +20,10 @@ use crate::error::{StoreError, StoreResult, db_error};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 
+/// The most rows the depth gauge counts: beyond it, reading the gauge would
+/// cost a scan of the whole backlog every poll interval.
+pub const BACKLOG_DEPTH_CAP: i64 = 10_000;
+
 /// The channel the outbox trigger notifies, as Centrifugo's consumer expects.
 const CHANNEL: &str = "centrifugo_partition_change";
 
@@ -188,12 +192,18 @@ impl OutboxRelayStore for PgOutboxRelay {
 
     async fn backlog(&self) -> Result<Backlog, ChatError> {
         let mut conn = self.store.conn().await?;
+        // Bounded whatever the backlog: the gauges are read every poll
+        // interval, and a Centrifugo outage is when the outbox is longest.
+        // The depth counts up to the cap; the oldest row is the first by
+        // id (the primary key), within a transaction's length of the
+        // oldest `created_at`.
         let backlog: BacklogRow = diesel::sql_query(
-            "SELECT count(*) AS depth, \
-               COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) AS oldest_ms, \
-               (SELECT count(*) FROM chat_outbox_dead_letters) AS dead_letters \
-             FROM chat_outbox",
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM chat_outbox LIMIT $1) waiting) AS depth, \
+               COALESCE((SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint \
+                         FROM chat_outbox ORDER BY id LIMIT 1), 0) AS oldest_ms, \
+               (SELECT count(*) FROM chat_outbox_dead_letters) AS dead_letters",
         )
+        .bind::<BigInt, _>(BACKLOG_DEPTH_CAP)
         .prepared()
         .get_result(&mut conn)
         .await

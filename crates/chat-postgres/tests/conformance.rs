@@ -201,3 +201,66 @@ async fn a_cursor_older_than_the_sync_log_is_answered_by_the_walk() {
     let ids: Vec<_> = synced.entries.iter().map(|e| e.conversation_id).collect();
     assert_eq!(ids, vec![group]);
 }
+
+/// The backlog gauges read the outbox as it stands: how many rows wait
+/// (counted up to the cap, so a long outage does not make every reading a
+/// scan of the whole backlog), how old the first is, how many were refused.
+#[tokio::test]
+async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
+    use chat_domain::ports::OutboxRelayStore;
+    use chat_postgres::{BACKLOG_DEPTH_CAP, PgOutboxRelay};
+
+    let db = TestDatabase::create().await.unwrap();
+    let config = PgConfig {
+        database_url: db.url().to_owned(),
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(10),
+        outbox_partitions: 4,
+        statement_timeout: Duration::from_secs(30),
+        threads: 1,
+    };
+    let store = PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap();
+    let relay = PgOutboxRelay::new(store, "gauges");
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+
+    let empty = relay.backlog().await.unwrap();
+    assert_eq!(
+        (empty.depth, empty.oldest_ms, empty.dead_letters),
+        (0, 0, 0)
+    );
+
+    diesel::sql_query(
+        "INSERT INTO chat_outbox (method, payload, partition, created_at) \
+         SELECT 'publish', '{}', n % 4, now() - interval '1 minute' + n * interval '1 ms' \
+         FROM generate_series(1, 3) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO chat_outbox_dead_letters \
+           (id, method, payload, partition, created_at, error_code, error_message) \
+         VALUES (1000000, 'publish', '{}', 0, now(), 102, 'unknown channel')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let some = relay.backlog().await.unwrap();
+    assert_eq!((some.depth, some.dead_letters), (3, 1));
+    assert!(
+        (59_000..120_000).contains(&some.oldest_ms),
+        "the first row is a minute old: {} ms",
+        some.oldest_ms
+    );
+
+    diesel::sql_query(format!(
+        "INSERT INTO chat_outbox (method, payload, partition) \
+         SELECT 'publish', '{{}}', n % 4 FROM generate_series(1, {BACKLOG_DEPTH_CAP}) AS n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let long = relay.backlog().await.unwrap();
+    assert_eq!(long.depth, BACKLOG_DEPTH_CAP, "counted up to the cap");
+    assert!(long.oldest_ms >= 59_000, "still the first row's age");
+}

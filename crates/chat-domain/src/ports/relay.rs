@@ -40,7 +40,7 @@ pub trait OutboxSink: Send + Sync {
 /// How the outbox stands, for the gauges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
-    /// Rows waiting.
+    /// Rows waiting; a store may stop counting at a cap (PostgreSQL: 10,000).
     pub depth: i64,
     /// Age of the oldest waiting row, in milliseconds.
     pub oldest_ms: i64,
