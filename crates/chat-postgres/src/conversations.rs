@@ -11,7 +11,7 @@ use chat_domain::events::EventsFor;
 use chat_domain::message::MessagePreview;
 use chat_domain::ports::{ConversationRepository, Created};
 use chat_domain::user::User;
-use chat_domain::{ChatError, ConversationId, Timestamp, UserId};
+use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::try_join;
@@ -161,6 +161,31 @@ pub(crate) async fn load_access(
     .prepared()
     .load(&mut conn)
     .await?;
+    into_access(rows)
+}
+
+/// [`load_access`] to the conversation of message `id`, found by the
+/// message, so it can be read beside the message itself.
+pub(crate) async fn load_access_to_message(
+    mut conn: &AsyncPgConnection,
+    id: MessageId,
+    viewer: UserId,
+) -> StoreResult<Option<Access>> {
+    let rows: Vec<AccessRow> = diesel::sql_query(format!(
+        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM messages x \
+         JOIN conversations c ON c.id = x.conversation_id \
+         JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
+         WHERE x.id = $1"
+    ))
+    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(viewer.get())
+    .prepared()
+    .load(&mut conn)
+    .await?;
+    into_access(rows)
+}
+
+fn into_access(rows: Vec<AccessRow>) -> StoreResult<Option<Access>> {
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };

@@ -14,7 +14,7 @@ use futures_util::TryFutureExt;
 use futures_util::future::{try_join, try_join_all, try_join3, try_join5};
 
 use crate::PgStore;
-use crate::conversations::{UNREAD_LATERAL, load_access};
+use crate::conversations::{UNREAD_LATERAL, load_access, load_access_to_message};
 use crate::error::{StoreError, StoreResult};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
@@ -508,6 +508,22 @@ impl MessageRepository for PgStore {
             .await
             .map_err(StoreError::into_chat)?;
         Ok(row.map(|r| r.message()))
+    }
+
+    async fn find_with_access(
+        &self,
+        id: MessageId,
+        viewer: UserId,
+    ) -> Result<(Option<Message>, Option<Access>), ChatError> {
+        let conn = self.conn().await?;
+        // Two statements, one round trip.
+        let (row, access) = try_join(
+            load_message(&conn, id.get()),
+            load_access_to_message(&conn, id, viewer),
+        )
+        .await
+        .map_err(StoreError::into_chat)?;
+        Ok((row.map(|r| r.message()), access))
     }
 
     async fn view(&self, id: MessageId, viewer: UserId) -> Result<Option<MessageView>, ChatError> {

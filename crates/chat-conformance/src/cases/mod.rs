@@ -541,10 +541,12 @@ pub async fn mark_read_is_forward_only_and_mark_unread_steps_back(h: Harness) {
     let state = h.service.mark_read(bob, read(m1, true)).await.unwrap();
     assert_eq!((state.last_read_message_id, state.unread_count), (None, 3));
 
+    // What is not found is named as the conversation alone would tell it:
+    // an outsider learns nothing about the message.
     let eve = h.user(3, 10).await;
     assert!(matches!(
         h.service.mark_read(eve, read(m1, false)).await,
-        Err(ChatError::NotFound(_))
+        Err(ChatError::NotFound("conversation"))
     ));
     let elsewhere = start(&h, ann, dm_with(ann)).await;
     let foreign = MarkRead {
@@ -554,7 +556,21 @@ pub async fn mark_read_is_forward_only_and_mark_unread_steps_back(h: Harness) {
     };
     assert!(matches!(
         h.service.mark_read(ann, foreign).await,
-        Err(ChatError::NotFound(_))
+        Err(ChatError::NotFound("message"))
+    ));
+    let into_eves = MarkRead {
+        conversation_id: start(&h, eve, dm_with(eve)).await,
+        message_id: m1,
+        mark_unread: false,
+    };
+    assert!(matches!(
+        h.service.mark_read(ann, into_eves).await,
+        Err(ChatError::NotFound("conversation"))
+    ));
+    let missing = read(MessageId::new(m3.get() + 1_000), false);
+    assert!(matches!(
+        h.service.mark_read(bob, missing).await,
+        Err(ChatError::NotFound("message"))
     ));
 }
 

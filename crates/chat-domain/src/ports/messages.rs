@@ -59,6 +59,21 @@ pub trait MessageRepository: Send + Sync {
     /// `Unavailable` / `Unexpected` from the store.
     async fn find(&self, id: MessageId) -> Result<Option<Message>, ChatError>;
 
+    /// [`find`](Self::find) and, read at the same time, `viewer`'s access
+    /// to the message's conversation as
+    /// [`ConversationRepository::access`](crate::ports::ConversationRepository::access)
+    /// answers it: one trip to the store before every change to a message.
+    /// The access is `None` when the message is missing or the viewer is no
+    /// member; the caller decides what the facts allow.
+    ///
+    /// # Errors
+    /// `Unavailable` / `Unexpected` from the store.
+    async fn find_with_access(
+        &self,
+        id: MessageId,
+        viewer: UserId,
+    ) -> Result<(Option<Message>, Option<Access>), ChatError>;
+
     /// The message as `viewer` sees it.
     ///
     /// # Errors

@@ -39,15 +39,9 @@ impl ChatService {
         caller: Caller,
         id: MessageId,
     ) -> Result<(Access, Message), ChatError> {
-        let message = self
-            .messages
-            .find(id)
-            .await?
-            .ok_or(ChatError::NotFound("message"))?;
-        let access = self
-            .conversations
-            .access(message.conversation_id, caller.user_id)
-            .await?
+        let (message, access) = self.messages.find_with_access(id, caller.user_id).await?;
+        let message = message.ok_or(ChatError::NotFound("message"))?;
+        let access = access
             .filter(|a| a.sees_seq(message.seq))
             .ok_or(ChatError::NotFound("message"))?;
         Ok((access, message))

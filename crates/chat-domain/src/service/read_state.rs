@@ -1,8 +1,8 @@
 //! Use cases on read state: mark-read (and mark-unread).
 
-use crate::conversation::{MembershipView, ReadCursorUpdate};
+use crate::conversation::{Access, MembershipView, ReadCursorUpdate};
 use crate::events::{Audience, EventPayload, UnreadUpdate};
-use crate::message::MessageRange;
+use crate::message::{Message, MessageRange};
 use crate::user::Caller;
 use crate::{ChatError, ConversationId, MessageId};
 
@@ -36,13 +36,7 @@ impl ChatService {
         caller: Caller,
         request: MarkRead,
     ) -> Result<ReadState, ChatError> {
-        let access = self.readable(caller, request.conversation_id).await?;
-        let message = self
-            .messages
-            .find(request.message_id)
-            .await?
-            .filter(|m| m.conversation_id == access.conversation.id && access.sees_seq(m.seq))
-            .ok_or(ChatError::NotFound("message"))?;
+        let (access, message) = self.readable_in(caller, request).await?;
 
         let update = if request.mark_unread {
             // The cursor rests on the newest top-level message before the
@@ -117,5 +111,29 @@ impl ChatService {
             unread_count: view.unread_count,
             mention_count: view.mention_count,
         })
+    }
+
+    /// The caller's access to the conversation and the message to mark,
+    /// read together (one trip to the store). When they do not fit (no
+    /// such message, another conversation's, or no access) the answer is
+    /// the one the conversation alone gives: `not_found` for the
+    /// conversation when it is not readable, else for the message.
+    async fn readable_in(
+        &self,
+        caller: Caller,
+        request: MarkRead,
+    ) -> Result<(Access, Message), ChatError> {
+        let (message, access) = self
+            .messages
+            .find_with_access(request.message_id, caller.user_id)
+            .await?;
+        if let (Some(message), Some(access)) = (message, access)
+            && message.conversation_id == request.conversation_id
+            && access.sees_seq(message.seq)
+        {
+            return Ok((access, message));
+        }
+        self.readable(caller, request.conversation_id).await?;
+        Err(ChatError::NotFound("message"))
     }
 }

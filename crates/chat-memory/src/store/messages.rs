@@ -219,6 +219,18 @@ impl MessageRepository for InMemoryStore {
             .collect()
     }
 
+    async fn find_with_access(
+        &self,
+        id: MessageId,
+        viewer: UserId,
+    ) -> Result<(Option<Message>, Option<Access>), ChatError> {
+        let Some(message) = self.find(id).await? else {
+            return Ok((None, None));
+        };
+        let access = ConversationRepository::access(self, message.conversation_id, viewer).await?;
+        Ok((Some(message), access))
+    }
+
     async fn range_with_access(
         &self,
         range: MessageRange,
