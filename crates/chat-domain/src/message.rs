@@ -293,6 +293,8 @@ pub struct ReactionRequest {
 pub struct ReactionChange {
     pub message_id: MessageId,
     pub conversation_id: ConversationId,
+    /// The message's place in its conversation (for the event).
+    pub message_seq: i64,
     pub emoji: String,
     pub user_id: UserId,
     /// +1 added, -1 removed, 0 nothing changed.

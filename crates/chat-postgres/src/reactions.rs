@@ -7,17 +7,18 @@ use chat_domain::message::{
     NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
-use chat_domain::ports::ReactionRepository;
+use chat_domain::ports::{ReactionCheck, ReactionRepository};
 use chat_domain::rules;
 use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join3, try_join4};
+use futures_util::future::{try_join, try_join3, try_join5};
 use time::OffsetDateTime;
 
 use crate::PgStore;
+use crate::conversations::load_access_to_message;
 use crate::error::{StoreError, StoreResult, db_error};
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
@@ -76,6 +77,7 @@ impl ReactionRepository for PgStore {
     async fn react(
         &self,
         request: ReactionRequest,
+        allowed: ReactionCheck,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
         let ReactionRequest {
@@ -89,8 +91,8 @@ impl ReactionRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         // Three round trips: BEGIN, the message's lock and the facts the
-        // rule needs; the change with the reads for the event; the event
-        // with COMMIT.
+        // rules need (the message, the caller's access, the counts); the
+        // change with the reads for the event; the event with COMMIT.
         pipelined(&mut conn, async |tx| -> StoreResult<ReactionChange> {
             let c = tx.conn();
             // One message's reactions change one at a time: the capacity
@@ -107,9 +109,13 @@ impl ReactionRepository for PgStore {
                     .get_result::<IdRow>(&mut c)
                     .map_err(StoreError::from)
             };
-            let ((conversation_id, _), present, others, known) = tx
-                .begin_with(try_join4(
+            let ((conversation_id, _), (message, access), present, others, known) = tx
+                .begin_with(try_join5(
                     lock_message(c, id),
+                    try_join(
+                        load_message(c, id.get()),
+                        load_access_to_message(c, id, user),
+                    ),
                     counts(
                         "SELECT count(*) AS id FROM message_reactions \
                          WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
@@ -124,6 +130,11 @@ impl ReactionRepository for PgStore {
                     ),
                 ))
                 .await?;
+            let message = message
+                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+                .message();
+            allowed(access, &message).map_err(StoreError::Chat)?;
+            let message_seq = message.seq;
             let exists = present.id > 0;
             let want = match action {
                 ReactionAction::Add => true,
@@ -184,6 +195,7 @@ impl ReactionRepository for PgStore {
             let change = ReactionChange {
                 message_id: id,
                 conversation_id,
+                message_seq,
                 emoji: emoji.as_str().to_owned(),
                 user_id: user,
                 delta,

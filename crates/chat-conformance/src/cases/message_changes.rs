@@ -3,6 +3,7 @@
 use chat_domain::conversation::{HistoryMode, Role};
 use chat_domain::message::{ReactionAction, ReportReason};
 use chat_domain::service::{EditMessage, MarkRead};
+use chat_domain::{ChatError, MessageId};
 
 use super::membership::{is_conflict, is_forbidden, is_invalid, is_not_found};
 use super::{contents, group_of, list, org_channel, send, start, text};
@@ -292,6 +293,23 @@ pub async fn reactions_add_remove_toggle_and_count(h: Harness) {
         react(ann, "0123456789", ReactionAction::Add).await.is_ok(),
         "ten characters"
     );
+
+    // An outsider learns nothing: the message is not found, as one that
+    // does not exist.
+    let eve = h.user(3, 10).await;
+    assert!(matches!(
+        react(eve, "👍", ReactionAction::Add).await,
+        Err(ChatError::NotFound("message"))
+    ));
+    let missing = MessageId::new(message.get() + 1_000);
+    assert!(matches!(
+        h.service
+            .react(ann, missing, "👍".to_owned(), ReactionAction::Add)
+            .await,
+        Err(ChatError::NotFound("message"))
+    ));
+    let seen = h.service.get_message(ann, message).await.unwrap();
+    assert_eq!(seen.reaction_counts.len(), 2, "nothing was added by them");
 }
 
 pub async fn a_message_holds_at_most_fifty_distinct_emoji(h: Harness) {

@@ -5,6 +5,7 @@ use crate::message::{
     Emoji, MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction,
     ReactionChange, ReactionListQuery, ReactionRequest, ReportReason,
 };
+use crate::ports::ReactionCheck;
 use crate::user::Caller;
 use crate::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 
@@ -44,14 +45,20 @@ impl ChatService {
         action: ReactionAction,
     ) -> Result<ReactionChange, ChatError> {
         let emoji = Emoji::parse(emoji)?;
-        let (access, message) = self.readable_message(caller, id).await?;
-        require_active(&access)?;
-        if message.is_deleted() {
-            return Err(ChatError::conflict("the message is deleted"));
-        }
+        // Checked by the store on the facts it reads under the message's
+        // lock, so the reaction costs no round trip of its own to check.
+        let allowed: ReactionCheck = Box::new(|access, message| {
+            let access = access
+                .filter(|a| a.sees_seq(message.seq))
+                .ok_or(ChatError::NotFound("message"))?;
+            require_active(&access)?;
+            if message.is_deleted() {
+                return Err(ChatError::conflict("the message is deleted"));
+            }
+            Ok(())
+        });
         let events = self.events.clone();
         let now = self.clock.now();
-        let message_seq = message.seq;
         self.reactions
             .react(
                 ReactionRequest {
@@ -62,6 +69,7 @@ impl ChatService {
                     max_distinct: self.limits.distinct_emoji,
                     at: now,
                 },
+                allowed,
                 Box::new(move |change: &ReactionChange| {
                     if change.delta == 0 {
                         return Vec::new();
@@ -72,7 +80,7 @@ impl ChatService {
                         Audience::Conversation,
                         EventPayload::ReactionUpdated(ReactionUpdate {
                             message_id: change.message_id,
-                            message_seq,
+                            message_seq: change.message_seq,
                             emoji: change.emoji.clone(),
                             user_id: change.user_id,
                             delta: change.delta,

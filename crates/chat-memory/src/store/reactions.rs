@@ -6,7 +6,9 @@ use chat_domain::message::{
     NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
-use chat_domain::ports::ReactionRepository;
+use chat_domain::ports::{
+    ConversationRepository, MessageRepository, ReactionCheck, ReactionRepository,
+};
 use chat_domain::rules;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 
@@ -17,6 +19,7 @@ impl ReactionRepository for InMemoryStore {
     async fn react(
         &self,
         request: ReactionRequest,
+        allowed: ReactionCheck,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
         let ReactionRequest {
@@ -27,6 +30,11 @@ impl ReactionRepository for InMemoryStore {
             max_distinct,
             at: now,
         } = request;
+        let found = MessageRepository::find(self, id)
+            .await?
+            .ok_or(ChatError::NotFound("message"))?;
+        let access = ConversationRepository::access(self, found.conversation_id, user).await?;
+        allowed(access, &found)?;
         let mut state = self.lock();
         let message = state
             .messages
@@ -59,6 +67,7 @@ impl ReactionRepository for InMemoryStore {
         let change = ReactionChange {
             message_id: id,
             conversation_id: message.conversation_id,
+            message_seq: found.seq,
             emoji,
             user_id: user,
             delta,
