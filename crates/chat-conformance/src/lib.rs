@@ -68,7 +68,7 @@ macro_rules! conformance_suite {
             reaction_counts_are_most_used_first_then_first_used,
             a_message_holds_at_most_fifty_distinct_emoji,
             pins_are_capped_and_listed_newest_first,
-            pins_respect_since_join_history,
+            pins_and_reactions_respect_since_join_history,
             reports_are_once_per_reporter,
             archived_conversations_refuse_message_changes,
             admins_delete_but_members_do_not,

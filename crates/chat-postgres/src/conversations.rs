@@ -147,45 +147,54 @@ impl PgStore {
 /// The conversation and `viewer`'s membership of it; `None` unless a
 /// member. One statement, pipelined with whatever the caller awaits beside it.
 pub(crate) async fn load_access(
-    mut conn: &AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: ConversationId,
     viewer: UserId,
 ) -> StoreResult<Option<Access>> {
-    let rows: Vec<AccessRow> = diesel::sql_query(format!(
-        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM conversations c \
+    load_access_from(
+        conn,
+        "conversations c \
          JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
-         WHERE c.id = $1"
-    ))
-    .bind::<BigInt, _>(id.get())
-    .bind::<BigInt, _>(viewer.get())
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    into_access(rows)
+         WHERE c.id = $1",
+        id.get(),
+        viewer,
+    )
+    .await
 }
 
-/// [`load_access`] to the conversation of message `id`, found by the
+/// [`load_access`] to the conversation of message `id`, found through the
 /// message, so it can be read beside the message itself.
 pub(crate) async fn load_access_to_message(
-    mut conn: &AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: MessageId,
     viewer: UserId,
 ) -> StoreResult<Option<Access>> {
-    let rows: Vec<AccessRow> = diesel::sql_query(format!(
-        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM messages x \
-         JOIN conversations c ON c.id = x.conversation_id \
+    load_access_from(
+        conn,
+        "messages x JOIN conversations c ON c.id = x.conversation_id \
          JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2 \
-         WHERE x.id = $1"
+         WHERE x.id = $1",
+        id.get(),
+        viewer,
+    )
+    .await
+}
+
+/// The access row of `from` (which binds `$1` to `key`, `$2` to the viewer).
+async fn load_access_from(
+    mut conn: &AsyncPgConnection,
+    from: &str,
+    key: i64,
+    viewer: UserId,
+) -> StoreResult<Option<Access>> {
+    let rows: Vec<AccessRow> = diesel::sql_query(format!(
+        "SELECT {CONVERSATION_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM {from}"
     ))
-    .bind::<BigInt, _>(id.get())
+    .bind::<BigInt, _>(key)
     .bind::<BigInt, _>(viewer.get())
     .prepared()
     .load(&mut conn)
     .await?;
-    into_access(rows)
-}
-
-fn into_access(rows: Vec<AccessRow>) -> StoreResult<Option<Access>> {
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };

@@ -14,7 +14,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join, try_join3, try_join5};
+use futures_util::future::{try_join, try_join5};
 use time::OffsetDateTime;
 
 use crate::PgStore;
@@ -130,11 +130,12 @@ impl ReactionRepository for PgStore {
                     ),
                 ))
                 .await?;
-            let message = message
+            // Read after the lock: the row cannot change before COMMIT, so
+            // it is also the row the event describes.
+            let mut view = message
                 .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
-                .message();
-            allowed(access, &message).map_err(StoreError::Chat)?;
-            let message_seq = message.seq;
+                .into_view();
+            allowed(access, &view.message).map_err(StoreError::Chat)?;
             let exists = present.id > 0;
             let want = match action {
                 ReactionAction::Add => true,
@@ -182,20 +183,16 @@ impl ReactionRepository for PgStore {
                     .await
                     .map_err(StoreError::from)
             };
-            let (_, message, decorations) = try_join3(
+            let (_, decorations) = try_join(
                 change,
-                load_message(c, id.get()),
                 Decorations::load(c, MessageIds::LIST, &[id.get()], Some(user)),
             )
             .await?;
-            let mut view = message
-                .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
-                .into_view();
             decorations.apply(std::slice::from_mut(&mut view));
             let change = ReactionChange {
                 message_id: id,
                 conversation_id,
-                message_seq,
+                message_seq: view.message.seq,
                 emoji: emoji.as_str().to_owned(),
                 user_id: user,
                 delta,

@@ -70,8 +70,8 @@ async fn fresh_store(plan: Option<SearchPlan>, sync_walk: bool) -> Harness {
 }
 
 /// A harness and its database's URL.
-async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, String) {
-    let db = TestDatabase::create().await.unwrap();
+/// A store over `db` as the tests use it: 4 outbox partitions, one pool.
+fn store_on(db: &TestDatabase) -> PgStore {
     let config = PgConfig {
         database_url: db.url().to_owned(),
         max_connections: 8,
@@ -80,8 +80,12 @@ async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, 
         statement_timeout: Duration::from_secs(30),
         threads: 1,
     };
-    let mut store =
-        PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap();
+    PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap()
+}
+
+async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, String) {
+    let db = TestDatabase::create().await.unwrap();
+    let mut store = store_on(&db);
     if let Some(plan) = plan {
         store = store.with_search_plan(plan);
     }
@@ -211,16 +215,7 @@ async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
     use chat_postgres::{BACKLOG_DEPTH_CAP, PgOutboxRelay};
 
     let db = TestDatabase::create().await.unwrap();
-    let config = PgConfig {
-        database_url: db.url().to_owned(),
-        max_connections: 2,
-        acquire_timeout: Duration::from_secs(10),
-        outbox_partitions: 4,
-        statement_timeout: Duration::from_secs(30),
-        threads: 1,
-    };
-    let store = PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap();
-    let relay = PgOutboxRelay::new(store, "gauges");
+    let relay = PgOutboxRelay::new(store_on(&db), "gauges");
     let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
 
     let empty = relay.backlog().await.unwrap();

@@ -398,7 +398,7 @@ pub async fn pins_are_capped_and_listed_newest_first(h: Harness) {
     assert_eq!(seconds, vec!["m97", "m96"]);
 }
 
-pub async fn pins_respect_since_join_history(h: Harness) {
+pub async fn pins_and_reactions_respect_since_join_history(h: Harness) {
     let ann = h.user(1, 10).await;
     let channel = start(&h, ann, org_channel("news", HistoryMode::SinceJoin)).await;
     let old = send(&h, ann, channel, "old").await.message.id;
@@ -419,6 +419,18 @@ pub async fn pins_respect_since_join_history(h: Harness) {
         vec![new]
     );
     assert!(is_not_found(&h.service.set_pinned(late, old, false).await));
+    // The rule the store applies to a reaction under the message's lock.
+    assert!(is_not_found(
+        &h.service
+            .react(late, old, "👍".to_owned(), ReactionAction::Add)
+            .await
+    ));
+    let reacted = h
+        .service
+        .react(late, new, "👍".to_owned(), ReactionAction::Add)
+        .await
+        .unwrap();
+    assert_eq!(reacted.delta, 1);
 }
 
 pub async fn reports_are_once_per_reporter(h: Harness) {

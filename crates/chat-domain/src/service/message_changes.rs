@@ -31,6 +31,17 @@ pub struct DeletedMessage {
     pub user_deleted_at: Option<Timestamp>,
 }
 
+/// The access that lets its holder read `message`: a member who sees the
+/// message's place in history; else `not_found`, as for a missing message.
+pub(super) fn access_to_read(
+    access: Option<Access>,
+    message: &Message,
+) -> Result<Access, ChatError> {
+    access
+        .filter(|a| a.sees_seq(message.seq))
+        .ok_or(ChatError::NotFound("message"))
+}
+
 impl ChatService {
     /// The message and the caller's access to its conversation, or
     /// `not_found` when the caller cannot read it.
@@ -41,9 +52,7 @@ impl ChatService {
     ) -> Result<(Access, Message), ChatError> {
         let (message, access) = self.messages.find_with_access(id, caller.user_id).await?;
         let message = message.ok_or(ChatError::NotFound("message"))?;
-        let access = access
-            .filter(|a| a.sees_seq(message.seq))
-            .ok_or(ChatError::NotFound("message"))?;
+        let access = access_to_read(access, &message)?;
         Ok((access, message))
     }
 

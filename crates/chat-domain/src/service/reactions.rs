@@ -11,6 +11,7 @@ use crate::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 
 use super::ChatService;
 use super::manage::require_active;
+use super::message_changes::access_to_read;
 
 /// A page of reactions with the emoji's total.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +49,7 @@ impl ChatService {
         // Checked by the store on the facts it reads under the message's
         // lock, so the reaction costs no round trip of its own to check.
         let allowed: ReactionCheck = Box::new(|access, message| {
-            let access = access
-                .filter(|a| a.sees_seq(message.seq))
-                .ok_or(ChatError::NotFound("message"))?;
+            let access = access_to_read(access, message)?;
             require_active(&access)?;
             if message.is_deleted() {
                 return Err(ChatError::conflict("the message is deleted"));
