@@ -2,6 +2,7 @@
 //! clock and predictable event ids.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,11 +66,29 @@ impl EventIds for SequentialEventIds {
 }
 
 /// Renders the part of an envelope the suite reads back from a store: the
-/// type and the event id (the wire shapes have their own tests).
-pub struct TypeAndIdEncoder;
+/// type and the event id (the wire shapes have their own tests). It also
+/// remembers every event it rendered, by id, so a case can read what a
+/// client received (the outbox or the event history names the id) as the
+/// domain's typed event.
+#[derive(Default)]
+pub struct TypeAndIdEncoder {
+    rendered: Mutex<HashMap<String, OutboxEvent>>,
+}
+
+impl TypeAndIdEncoder {
+    /// The event rendered with this id. Only ids read back from a store are
+    /// asked for, so an event whose transaction rolled back is never seen.
+    pub fn event(&self, id: &str) -> Option<OutboxEvent> {
+        self.rendered.lock().unwrap().get(id).cloned()
+    }
+}
 
 impl chat_domain::events::EventEncoder for TypeAndIdEncoder {
     fn encode(&self, event: &OutboxEvent) -> String {
+        self.rendered
+            .lock()
+            .unwrap()
+            .insert(event.id.as_str().to_owned(), event.clone());
         format!(
             r#"{{"type":"{}","eventId":"{}","data":{{}}}}"#,
             event.payload.event_type(),
@@ -226,20 +245,29 @@ pub struct Harness {
     /// What push requests are planned from (the webhook deliverer's reads).
     pub push: Arc<dyn chat_domain::ports::PushFacts>,
     clock: Arc<ManualClock>,
+    encoder: Arc<TypeAndIdEncoder>,
     outbox: Box<dyn Fn() -> OutboxRead + Send + Sync>,
     _guard: Box<dyn Any + Send>,
 }
 
-/// Reads a store's outbox: each written event as (event type, channels), in
-/// write order.
-pub type OutboxRead = Pin<Box<dyn Future<Output = Vec<(String, Vec<String>)>> + Send>>;
+/// One event a store wrote to its outbox: its id, type and channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub event_id: String,
+    pub event_type: String,
+    pub channels: Vec<String>,
+}
+
+/// Reads a store's outbox: each written event, in write order.
+pub type OutboxRead = Pin<Box<dyn Future<Output = Vec<Published>> + Send>>;
 
 impl Harness {
-    /// A harness over a store implementing every port. `outbox` lists what
-    /// the store wrote (event type and target channels, in write order);
+    /// A harness over a store implementing every port, built with
+    /// `encoder`. `outbox` lists what the store wrote (in write order);
     /// `guard` lives as long as the harness (a test database, say).
     pub fn new<S>(
         store: Arc<S>,
+        encoder: Arc<TypeAndIdEncoder>,
         outbox: impl Fn() -> OutboxRead + Send + Sync + 'static,
         guard: impl Any + Send,
     ) -> Self
@@ -293,6 +321,7 @@ impl Harness {
             objects,
             push: store,
             clock,
+            encoder,
             outbox: Box::new(outbox),
             _guard: Box::new(guard),
         }
@@ -329,9 +358,23 @@ impl Harness {
         self.fetcher.fetches.load(Ordering::SeqCst)
     }
 
-    /// What the store wrote to its outbox so far.
+    /// What the store wrote to its outbox so far: (type, channels).
     pub async fn outbox(&self) -> Vec<(String, Vec<String>)> {
+        (self.outbox)()
+            .await
+            .into_iter()
+            .map(|p| (p.event_type, p.channels))
+            .collect()
+    }
+
+    /// What the store wrote to its outbox so far, with event ids.
+    pub async fn published(&self) -> Vec<Published> {
         (self.outbox)().await
+    }
+
+    /// The typed event behind an id read back from the store.
+    pub fn event(&self, id: &str) -> Option<OutboxEvent> {
+        self.encoder.event(id)
     }
 }
 

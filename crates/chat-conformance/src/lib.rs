@@ -9,9 +9,10 @@
 
 pub mod cases;
 mod harness;
+pub mod model;
 
 pub use harness::{
-    CannedFetcher, Harness, ManualClock, MemoryObjects, OutboxRead, SequentialEventIds,
+    CannedFetcher, Harness, ManualClock, MemoryObjects, OutboxRead, Published, SequentialEventIds,
     TypeAndIdEncoder, event_channels,
 };
 

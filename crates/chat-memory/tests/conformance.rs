@@ -2,26 +2,25 @@
 
 use std::sync::Arc;
 
-use chat_conformance::{Harness, conformance_suite};
+use chat_conformance::{Harness, Published, conformance_suite};
 use chat_domain::events::EventPayload;
 use chat_memory::InMemoryStore;
 
 async fn fresh() -> Harness {
-    let store = Arc::new(InMemoryStore::new(Arc::new(
-        chat_conformance::TypeAndIdEncoder,
-    )));
+    let encoder = Arc::new(chat_conformance::TypeAndIdEncoder::default());
+    let store = Arc::new(InMemoryStore::new(encoder.clone()));
     let outbox_store = store.clone();
     Harness::new(
         store,
+        encoder,
         move || {
-            let events: Vec<(String, Vec<String>)> = outbox_store
+            let events: Vec<Published> = outbox_store
                 .outbox()
                 .iter()
-                .map(|e| {
-                    (
-                        e.payload.event_type().to_owned(),
-                        chat_conformance::event_channels(e),
-                    )
+                .map(|e| Published {
+                    event_id: e.id.as_str().to_owned(),
+                    event_type: e.payload.event_type().to_owned(),
+                    channels: chat_conformance::event_channels(e),
                 })
                 .collect();
             Box::pin(async move { events })
@@ -44,4 +43,11 @@ fn event_types_are_the_contracts() {
         EventPayload::UnreadUpdated(unread).event_type(),
         "unread.updated"
     );
+}
+
+/// Every event carries what get-message and list-messages answer at its
+/// commit: random sequences of operations, a client fed only by events.
+#[test]
+fn a_client_fed_by_events_agrees_with_the_reads() {
+    chat_conformance::model::check_events_against_reads(fresh, 256, 40);
 }

@@ -57,7 +57,7 @@ struct Written {
     /// `None` when the conversation no longer exists.
     member_count: Option<i64>,
     message: Option<MessageRow>,
-    parent: Option<MessageRow>,
+    parent: Option<MessageView>,
     member_unread: Vec<MemberUnread>,
 }
 
@@ -224,9 +224,11 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
     .prepared()
     .load::<MessageRow>(&mut conn)
     .map_err(StoreError::from);
+    // The parent as get-message shows it (its `message.updated` replaces a
+    // client's copy): the row and its decorations, still in this batch.
     let parent = async {
         match new.parent_id {
-            Some(parent) => load_message(conn, parent.get()).await,
+            Some(parent) => decorated_for_everyone(conn, parent).await.map(Some),
             None => Ok(None),
         }
     };
@@ -442,7 +444,7 @@ impl PgStore {
             }
             let sent = SentMessage {
                 message,
-                parent: written.parent.map(MessageRow::into_view),
+                parent: written.parent,
                 member_unread: written.member_unread,
                 large: member_count > new.unread_fanout_max,
             };
@@ -759,9 +761,25 @@ async fn decorated(
     id: MessageId,
     viewer: UserId,
 ) -> StoreResult<MessageView> {
+    decorated_as(conn, id, Some(viewer)).await
+}
+
+/// The message as events show it: nobody's own reactions.
+async fn decorated_for_everyone(
+    conn: &AsyncPgConnection,
+    id: MessageId,
+) -> StoreResult<MessageView> {
+    decorated_as(conn, id, None).await
+}
+
+async fn decorated_as(
+    conn: &AsyncPgConnection,
+    id: MessageId,
+    viewer: Option<UserId>,
+) -> StoreResult<MessageView> {
     let (message, decorations) = try_join(
         load_message(conn, id.get()),
-        Decorations::load(conn, MessageIds::LIST, &[id.get()], Some(viewer)),
+        Decorations::load(conn, MessageIds::LIST, &[id.get()], viewer),
     )
     .await?;
     let mut view = message

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_conformance::{Harness, conformance_suite};
+use chat_conformance::{Harness, Published, TypeAndIdEncoder, conformance_suite};
 use chat_postgres::testing::TestDatabase;
 use chat_postgres::{PgConfig, PgStore, SearchPlan};
 use diesel::QueryableByName;
@@ -22,7 +22,7 @@ struct PayloadRow {
     payload: String,
 }
 
-async fn outbox(url: String) -> Vec<(String, Vec<String>)> {
+async fn outbox(url: String) -> Vec<Published> {
     let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
     let rows: Vec<PayloadRow> =
         diesel::sql_query("SELECT payload::text AS payload FROM chat_outbox ORDER BY id")
@@ -53,7 +53,11 @@ async fn outbox(url: String) -> Vec<(String, Vec<String>)> {
     }
     events
         .into_iter()
-        .map(|(_, event_type, channels)| (event_type, channels))
+        .map(|(event_id, event_type, channels)| Published {
+            event_id,
+            event_type,
+            channels,
+        })
         .collect()
 }
 
@@ -71,7 +75,7 @@ async fn fresh_store(plan: Option<SearchPlan>, sync_walk: bool) -> Harness {
 
 /// A harness and its database's URL.
 /// A store over `db` as the tests use it: 4 outbox partitions, one pool.
-fn store_on(db: &TestDatabase) -> PgStore {
+fn store_on(db: &TestDatabase, encoder: Arc<TypeAndIdEncoder>) -> PgStore {
     let config = PgConfig {
         database_url: db.url().to_owned(),
         max_connections: 8,
@@ -80,12 +84,13 @@ fn store_on(db: &TestDatabase) -> PgStore {
         statement_timeout: Duration::from_secs(30),
         threads: 1,
     };
-    PgStore::connect(&config, Arc::new(chat_conformance::TypeAndIdEncoder)).unwrap()
+    PgStore::connect(&config, encoder).unwrap()
 }
 
 async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, String) {
     let db = TestDatabase::create().await.unwrap();
-    let mut store = store_on(&db);
+    let encoder = Arc::new(TypeAndIdEncoder::default());
+    let mut store = store_on(&db, encoder.clone());
     if let Some(plan) = plan {
         store = store.with_search_plan(plan);
     }
@@ -96,7 +101,12 @@ async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, 
     let url = db.url().to_owned();
     let outbox_url = url.clone();
     (
-        Harness::new(store, move || Box::pin(outbox(outbox_url.clone())), db),
+        Harness::new(
+            store,
+            encoder,
+            move || Box::pin(outbox(outbox_url.clone())),
+            db,
+        ),
         url,
     )
 }
@@ -215,7 +225,7 @@ async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
     use chat_postgres::{BACKLOG_DEPTH_CAP, PgOutboxRelay};
 
     let db = TestDatabase::create().await.unwrap();
-    let relay = PgOutboxRelay::new(store_on(&db), "gauges");
+    let relay = PgOutboxRelay::new(store_on(&db, Arc::default()), "gauges");
     let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
 
     let empty = relay.backlog().await.unwrap();
@@ -258,4 +268,11 @@ async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
     let long = relay.backlog().await.unwrap();
     assert_eq!(long.depth, BACKLOG_DEPTH_CAP, "counted up to the cap");
     assert!(long.oldest_ms >= 59_000, "still the first row's age");
+}
+
+/// Every event carries what get-message and list-messages answer at its
+/// commit: random sequences of operations, a client fed only by events.
+#[test]
+fn a_client_fed_by_events_agrees_with_the_reads() {
+    chat_conformance::model::check_events_against_reads(fresh, 48, 40);
 }

@@ -19,6 +19,10 @@ pub struct Created<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMessage {
     pub message: MessageView,
+    /// For a reply: its parent as get-message shows it after the reply
+    /// (reactions, pin, attachments, previews and the new thread counts),
+    /// for nobody in particular: its `message.updated` replaces a client's
+    /// copy of the parent.
     pub parent: Option<MessageView>,
     /// For conversations of at most `NewMessage::unread_fanout_max` members:
     /// every other member's unread figures after the send. Empty otherwise.

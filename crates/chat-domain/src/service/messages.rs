@@ -106,7 +106,7 @@ impl ChatService {
                             conversation_id,
                             at,
                             Audience::Conversation,
-                            EventPayload::MessageUpdated(parent.clone()),
+                            EventPayload::MessageUpdated(signer.view(parent.for_everyone())),
                         ));
                     }
                     out.extend(unread_events(&events, sent, conversation_id));

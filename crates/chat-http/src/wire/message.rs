@@ -9,7 +9,11 @@ use serde_json::value::RawValue;
 use super::{UserSummaryDto, WireId, WireTime, raw_json, wire_time};
 
 /// `Message`. A deleted message is a tombstone: content empty, gif and
-/// metadata null, mentions, attachments and link previews empty.
+/// metadata null, mentions, attachments and link previews empty. In an
+/// event (`message.created`, `message.updated`, `message.deleted`) it is the
+/// message as get-message answers it at that commit, for nobody in
+/// particular: `userReactions` is `[]`, and a client replacing its copy
+/// keeps its own reactions from its copy.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageDto {
@@ -35,7 +39,10 @@ pub struct MessageDto {
     client_msg_id: Option<String>,
     attachments: Vec<AttachmentDto>,
     link_previews: Vec<LinkPreviewDto>,
+    /// Emoji and how many reacted with it.
     reaction_counts: BTreeMap<String, i64>,
+    /// The caller's own reactions; always `[]` in events, which have no
+    /// viewer.
     user_reactions: Vec<String>,
     pinned: bool,
     #[schema(required = true)]
