@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             admins_delete_but_members_do_not,
             message_change_events_are_written,
             thread_replies_update_their_parent_in_events,
+            replies_reactions_pins_and_edits_of_one_message_run_side_by_side,
             search_matches_words_phrases_and_prefixes,
             search_sees_only_what_the_caller_may_read,
             search_filters_by_sender_and_time,

@@ -18,7 +18,7 @@ use futures_util::future::try_join;
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult, db_error};
-use crate::members::{event_view, lock};
+use crate::locks;
 use crate::prepared::Prepare;
 use crate::rows::{
     AccessRow, CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow,
@@ -488,7 +488,7 @@ impl ConversationRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<()> {
-            let conversation = lock(conn, id).await?;
+            let conversation = locks::conversation_row(conn, id).await?;
             let view = event_view(conn, conversation).await?;
             // Written first: the members are still there to address.
             outbox.write(conn, events(&view)).await?;
@@ -502,4 +502,29 @@ impl ConversationRepository for PgStore {
         .await
         .map_err(StoreError::into_chat)
     }
+}
+
+/// The conversation as events show it: no viewer, so no membership, and up
+/// to five members whoever they are.
+pub(crate) async fn event_view(
+    conn: &mut AsyncPgConnection,
+    conversation: Conversation,
+) -> StoreResult<ConversationView> {
+    let id = conversation.id;
+    let mut last = last_messages(conn, &[id.get()]).await?;
+    let shown = if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
+        Vec::new()
+    } else {
+        other_members(conn, &[id.get()], None)
+            .await?
+            .remove(&id)
+            .unwrap_or_default()
+    };
+    Ok(ConversationView {
+        conversation,
+        last_message: last.remove(&id),
+        other_members: shown,
+        membership: None,
+        avatar_url: None,
+    })
 }

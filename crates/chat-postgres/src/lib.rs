@@ -9,6 +9,7 @@ mod attachments;
 mod conversations;
 mod error;
 mod events;
+mod locks;
 mod members;
 mod messages;
 mod migrate;

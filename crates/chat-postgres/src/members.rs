@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use chat_domain::conversation::{
-    Conversation, ConversationView, LeaveMode, LeaveOutcome, Member, MemberListQuery,
-    MembersChanged, MembershipView, PreferencesPatch, Role,
+    LeaveMode, LeaveOutcome, Member, MemberListQuery, MembersChanged, MembershipView,
+    PreferencesPatch, Role,
 };
 use chat_domain::events::EventsFor;
 use chat_domain::ports::MemberRepository;
@@ -14,57 +14,13 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::conversations::{last_messages, other_members, view_select};
+use crate::conversations::{event_view, view_select};
 use crate::error::{StoreError, StoreResult, db_error};
+use crate::locks;
 use crate::prepared::Prepare;
 use crate::rows::{
     CONVERSATION_COLUMNS, ConversationRow, ConversationViewRow, IdRow, MEMBER_COLUMNS, MemberRow,
 };
-
-/// Locks the conversation's row for the rest of the transaction: membership
-/// changes of one conversation happen one at a time.
-pub(crate) async fn lock(
-    conn: &mut AsyncPgConnection,
-    id: ConversationId,
-) -> StoreResult<Conversation> {
-    let rows: Vec<ConversationRow> = diesel::sql_query(format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 FOR UPDATE"
-    ))
-    .bind::<BigInt, _>(id.get())
-    .prepared()
-    .load(conn)
-    .await?;
-    let row = rows
-        .into_iter()
-        .next()
-        .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;
-    Ok(row.into_domain()?)
-}
-
-/// The conversation as events show it: no viewer, so no membership, and up
-/// to five members whoever they are.
-pub(crate) async fn event_view(
-    conn: &mut AsyncPgConnection,
-    conversation: Conversation,
-) -> StoreResult<ConversationView> {
-    let id = conversation.id;
-    let mut last = last_messages(conn, &[id.get()]).await?;
-    let shown = if conversation.kind == chat_domain::conversation::ConversationKind::Channel {
-        Vec::new()
-    } else {
-        other_members(conn, &[id.get()], None)
-            .await?
-            .remove(&id)
-            .unwrap_or_default()
-    };
-    Ok(ConversationView {
-        conversation,
-        last_message: last.remove(&id),
-        other_members: shown,
-        membership: None,
-        avatar_url: None,
-    })
-}
 
 async fn member(
     conn: &mut AsyncPgConnection,
@@ -192,7 +148,7 @@ impl MemberRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Vec<Member>> {
-            let conversation = lock(conn, id).await?;
+            let conversation = locks::conversation_row(conn, id).await?;
             let raw: Vec<i64> = users.iter().map(|u| u.get()).collect();
             let existing: Vec<IdRow> = diesel::sql_query(
                 "SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2)",
@@ -262,7 +218,7 @@ impl MemberRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Member> {
-            let conversation = lock(conn, id).await?;
+            let conversation = locks::conversation_row(conn, id).await?;
             let removed = member(conn, id, user)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
@@ -293,7 +249,7 @@ impl MemberRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Member> {
-            lock(conn, id).await?;
+            locks::conversation_row(conn, id).await?;
             let current = member(conn, id, user)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("member")))?;
@@ -325,7 +281,7 @@ impl MemberRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<LeaveOutcome> {
-            let conversation = lock(conn, id).await?;
+            let conversation = locks::conversation_row(conn, id).await?;
             let left = member(conn, id, user)
                 .await?
                 .ok_or(StoreError::Chat(ChatError::NotFound("conversation")))?;

@@ -16,6 +16,7 @@ use futures_util::future::{try_join, try_join_all, try_join3, try_join5};
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, load_access, load_access_to_message};
 use crate::error::{StoreError, StoreResult};
+use crate::locks;
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::previews::queue_links;
@@ -71,6 +72,14 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
     let mentions: Vec<i64> = new.mentions.iter().map(|u| u.get()).collect();
     let attachments: Vec<i64> = new.attachment_ids.iter().map(|a| a.get()).collect();
 
+    // A reply changes its parent's thread counters: the parent's row is
+    // locked before the conversation's (the lock order, `locks.rs`).
+    let parent_lock = async {
+        match new.parent_id {
+            Some(parent) => locks::message(conn, parent).await.map(drop),
+            None => Ok(()),
+        }
+    };
     // Taking the next seq locks the conversation row until commit, so `seq`
     // is gap-free (a rollback returns it) and in commit order.
     let counters = diesel::sql_query(
@@ -88,6 +97,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
     .prepared()
     .load::<CountersRow>(&mut conn)
     .map_err(StoreError::from);
+    let counters = try_join(parent_lock, counters).map_ok(|(_, counters)| counters);
 
     let mut writes: Vec<Statement<'_>> = Vec::new();
     // A repeated clientMsgId fails here (unique key): the caller answers
@@ -713,11 +723,7 @@ async fn count_deleted_past_cursors(
     mut conn: &AsyncPgConnection,
     message: &Message,
 ) -> StoreResult<()> {
-    let lock = diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
-        .bind::<BigInt, _>(message.conversation_id.get())
-        .prepared()
-        .execute(&mut conn)
-        .map_err(StoreError::from);
+    let lock = locks::conversation(conn, message.conversation_id);
     let counters = diesel::sql_query(
         "UPDATE conversation_members SET deleted_top_after_read = deleted_top_after_read + 1, \
            own_top_after_read = own_top_after_read - CASE WHEN user_id = $3 THEN 1 ELSE 0 END \
@@ -734,14 +740,13 @@ async fn count_deleted_past_cursors(
 }
 
 /// The message, locked for the rest of the transaction.
-async fn load_locked(mut conn: &AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
+async fn load_locked(conn: &AsyncPgConnection, id: MessageId) -> StoreResult<Message> {
     // The lock and the read go out together; the read runs after the lock.
-    let lock = diesel::sql_query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
-        .bind::<BigInt, _>(id.get())
-        .prepared()
-        .execute(&mut conn)
-        .map_err(StoreError::from);
-    let (_, message) = try_join(lock, load_message(conn, id.get())).await?;
+    let (_, message) = try_join(
+        locks::existing_message(conn, id),
+        load_message(conn, id.get()),
+    )
+    .await?;
     Ok(message
         .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
         .message())

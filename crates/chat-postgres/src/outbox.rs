@@ -23,6 +23,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::error::StoreResult;
+use crate::locks;
 use crate::pipeline::Pipeline;
 use crate::prepared::Prepare;
 use crate::rows::IdRow;
@@ -345,7 +346,7 @@ impl OutboxWriter {
         events: Vec<OutboxEvent>,
     ) -> StoreResult<()> {
         for id in member_audiences(&events) {
-            lock_conversation(conn, id).await?;
+            locks::conversation(conn, id).await?;
         }
         self.rows_for_locked(conn, events).await?.insert(conn).await
     }
@@ -368,14 +369,14 @@ impl OutboxWriter {
             .any(|e| !e.is_numbered() && matches!(e.audience, Audience::Members))
         {
             for id in std::mem::take(&mut locks) {
-                lock_conversation(tx.conn(), id).await?;
+                locks::conversation(tx.conn(), id).await?;
             }
         }
         let rows = self.rows_for_locked(tx.conn(), events).await?;
         let conn = tx.conn();
         let mut statements: Vec<futures_util::future::BoxFuture<'_, StoreResult<()>>> = locks
             .into_iter()
-            .map(|id| Box::pin(lock_conversation(conn, id)) as _)
+            .map(|id| Box::pin(locks::conversation(conn, id)) as _)
             .collect();
         statements.push(Box::pin(rows.insert(conn)));
         tx.commit_with(async move {
@@ -499,18 +500,6 @@ fn broadcast_params(channels: &[String], envelope: &str, key: &str) -> String {
         r#"{{"channels":{channels},"data":{envelope},"idempotency_key":{}}}"#,
         json_string(key)
     )
-}
-
-/// Holds the conversation's row lock until commit (a no-op when the change
-/// already holds it), so no later transaction of this conversation can take a
-/// smaller outbox id and commit after us.
-async fn lock_conversation(mut conn: &AsyncPgConnection, id: ConversationId) -> StoreResult<()> {
-    diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
-        .bind::<BigInt, _>(id.get())
-        .prepared()
-        .execute(&mut conn)
-        .await?;
-    Ok(())
 }
 
 async fn member_ids(mut conn: &AsyncPgConnection, id: ConversationId) -> StoreResult<Vec<UserId>> {

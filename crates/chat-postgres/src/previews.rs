@@ -11,6 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult, db_error};
+use crate::locks;
 use crate::prepared::Prepare;
 use crate::views::{decorate, load_message};
 
@@ -158,19 +159,10 @@ impl LinkPreviewRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<Option<MessageView>> {
-            #[derive(QueryableByName)]
-            struct Live {
-                #[diesel(sql_type = Bool)]
-                live: bool,
-            }
-            let live: Vec<Live> = diesel::sql_query(
-                "SELECT deleted_at IS NULL AS live FROM messages WHERE id = $1 FOR UPDATE",
-            )
-            .bind::<BigInt, _>(message.get())
-            .prepared()
-            .load(&mut *conn)
-            .await?;
-            if !live.iter().any(|l| l.live) {
+            let live = locks::message(conn, message)
+                .await?
+                .is_some_and(|m| !m.is_deleted());
+            if !live {
                 return Ok(None);
             }
             diesel::sql_query("DELETE FROM message_link_previews WHERE message_id = $1")

@@ -9,10 +9,10 @@ use chat_domain::message::{
 };
 use chat_domain::ports::{ReactionCheck, ReactionRepository};
 use chat_domain::rules;
-use chat_domain::{ChatError, ConversationId, MessageId, Timestamp, UserId};
+use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
 use futures_util::future::{try_join, try_join5};
 use time::OffsetDateTime;
@@ -20,37 +20,11 @@ use time::OffsetDateTime;
 use crate::PgStore;
 use crate::conversations::load_access_to_message;
 use crate::error::{StoreError, StoreResult, db_error};
+use crate::locks;
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::{IdRow, MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow, USER_COLUMNS, UserRow};
 use crate::views::{Decorations, MessageIds, decorate, load_message};
-
-/// Locks a message's row and returns its conversation and whether it is
-/// deleted.
-async fn lock_message(
-    mut conn: &AsyncPgConnection,
-    id: MessageId,
-) -> StoreResult<(ConversationId, bool)> {
-    #[derive(QueryableByName)]
-    struct Locked {
-        #[diesel(sql_type = BigInt)]
-        conversation_id: i64,
-        #[diesel(sql_type = Bool)]
-        deleted: bool,
-    }
-    let rows: Vec<Locked> = diesel::sql_query(
-        "SELECT conversation_id, deleted_at IS NOT NULL AS deleted FROM messages WHERE id = $1 FOR UPDATE",
-    )
-    .bind::<BigInt, _>(id.get())
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    let row = rows
-        .into_iter()
-        .next()
-        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?;
-    Ok((ConversationId::new(row.conversation_id), row.deleted))
-}
 
 #[derive(QueryableByName)]
 struct ReactionRow {
@@ -109,9 +83,9 @@ impl ReactionRepository for PgStore {
                     .get_result::<IdRow>(&mut c)
                     .map_err(StoreError::from)
             };
-            let ((conversation_id, _), (message, access), present, others, known) = tx
+            let (locked, (message, access), present, others, known) = tx
                 .begin_with(try_join5(
-                    lock_message(c, id),
+                    locks::existing_message(c, id),
                     try_join(
                         load_message(c, id.get()),
                         load_access_to_message(c, id, user),
@@ -130,6 +104,7 @@ impl ReactionRepository for PgStore {
                     ),
                 ))
                 .await?;
+            let conversation_id = locked.conversation_id();
             // Read after the lock: the row cannot change before COMMIT, so
             // it is also the row the event describes.
             let mut view = message
@@ -255,13 +230,9 @@ impl ReactionRepository for PgStore {
         let mut conn = self.conn().await?;
         let outbox = self.outbox.clone();
         conn.transaction(async |conn| -> StoreResult<PinChange> {
-            let (conversation_id, _) = lock_message(conn, id).await?;
+            let conversation_id = locks::existing_message(conn, id).await?.conversation_id();
             // The conversation's pins change one at a time (capacity).
-            diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
-                .bind::<BigInt, _>(conversation_id.get())
-                .prepared()
-                .execute(&mut *conn)
-                .await?;
+            locks::conversation(conn, conversation_id).await?;
             let changed = if pinned {
                 let count: IdRow = diesel::sql_query(
                     "SELECT count(*) AS id FROM pinned_messages WHERE conversation_id = $1 AND message_id <> $2",

@@ -14,6 +14,7 @@ use futures_util::future::try_join3;
 use crate::PgStore;
 use crate::conversations::{UNREAD_LATERAL, view_select};
 use crate::error::{StoreError, StoreResult, db_error};
+use crate::locks;
 use crate::pipeline::pipelined;
 use crate::prepared::Prepare;
 use crate::rows::ConversationViewRow;
@@ -44,11 +45,7 @@ impl ReadStateRepository for PgStore {
             // The conversation's lock first (as a send or a delete takes it):
             // the move then sees every delete committed before it, and a
             // delete after it sees the new cursor.
-            let lock = diesel::sql_query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
-                .bind::<BigInt, _>(update.conversation_id.get())
-                .prepared()
-                .execute(&mut c)
-                .map_err(StoreError::from);
+            let lock = locks::conversation(c, update.conversation_id);
             // The own and deleted top-level messages past the new cursor are
             // counted here, once per move (none when it moves to the newest
             // message), so reading the figures never counts them.

@@ -17,7 +17,7 @@
 //! column (`pg_stats.most_common_elems`, kept by ANALYZE), cached for a few
 //! minutes. A word that is not among them is rare by construction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,9 @@ use crate::views::decorate;
 /// messages finds a page of its hits quickly, and reading all its hits
 /// through the index would not be quick.
 const COMMON_HITS: f64 = 10_000.0;
+/// A prefix of fewer characters than this is common, whatever the
+/// statistics list (see [`WordStatistics::plan`]).
+const SHORTEST_RARE_PREFIX: usize = 3;
 /// How long the word statistics are reused.
 const STATISTICS_TTL: Duration = Duration::from_secs(300);
 /// PostgreSQL keeps positions up to this value.
@@ -109,29 +112,53 @@ pub enum Plan {
 /// How often words occur, from PostgreSQL's statistics of the column.
 #[derive(Debug, Default)]
 pub(crate) struct WordStatistics {
-    /// Expected messages per word, for the most common words.
-    expected: HashMap<String, f64>,
+    /// Expected messages per word, for the most common words, in word
+    /// order (the words a prefix starts are one range).
+    expected: BTreeMap<String, f64>,
 }
 
 impl WordStatistics {
-    /// Rare as soon as one exact word is rare: the index then returns few
-    /// rows whatever the other words. Prefixes do not count (a short prefix
-    /// matches many words).
+    /// Rare as soon as one term is rare: the index then returns few rows
+    /// whatever the other terms. A word is rare when the statistics do not
+    /// list it as common. A prefix (the last word of every query, typed as
+    /// the user types) matches every word it starts: it is rare when it is
+    /// long enough to be specific and the common words it starts add up to
+    /// few messages; "zep" that starts no common word is rare, "hel" that
+    /// starts "hello" is as common as "hello", and "z" is common whatever
+    /// the statistics say (it starts too many words that are each too rare
+    /// to be listed).
     pub(crate) fn plan(&self, terms: &[Term]) -> Plan {
-        let exact = terms.iter().flat_map(|term| match term {
+        let rare = terms.iter().any(|term| match term {
             Term::Word {
                 word,
                 prefix: false,
-            } => vec![word],
-            Term::Word { prefix: true, .. } => Vec::new(),
-            Term::Phrase(words) => words.iter().collect(),
-        });
-        let rare = exact.into_iter().any(|word| {
-            self.expected
-                .get(word)
-                .is_none_or(|hits| *hits < COMMON_HITS)
+            } => self.word_is_rare(word),
+            Term::Word { word, prefix: true } => self.prefix_is_rare(word),
+            Term::Phrase(words) => words.iter().any(|word| self.word_is_rare(word)),
         });
         if rare { Plan::Rare } else { Plan::Common }
+    }
+
+    fn word_is_rare(&self, word: &str) -> bool {
+        self.expected
+            .get(word)
+            .is_none_or(|hits| *hits < COMMON_HITS)
+    }
+
+    fn prefix_is_rare(&self, prefix: &str) -> bool {
+        if prefix.chars().count() < SHORTEST_RARE_PREFIX {
+            return false;
+        }
+        let hits: f64 = self
+            .expected
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(word, _)| word.starts_with(prefix))
+            .map(|(_, hits)| hits)
+            .sum();
+        hits < COMMON_HITS
     }
 }
 
@@ -469,6 +496,44 @@ mod tests {
         assert_eq!(plan("\"hello team\""), Plan::Common);
         // A trailing prefix says nothing about how many hits there are.
         assert_eq!(plan("hello tea"), Plan::Common);
-        assert_eq!(plan("tea"), Plan::Common, "only a prefix: walk");
+        assert_eq!(plan("tea"), Plan::Common, "starts a common word");
+    }
+
+    #[test]
+    fn a_prefix_is_as_common_as_the_words_it_starts() {
+        let stats = WordStatistics {
+            expected: [
+                ("hello".to_owned(), 2_500_000.0),
+                ("helping".to_owned(), 6_000.0),
+                ("helm".to_owned(), 6_000.0),
+                ("zebra".to_owned(), 3_000.0),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let plan = |text: &str| {
+            stats.plan(
+                SearchQuery::parse(text)
+                    .unwrap_or_else(|_| unreachable!())
+                    .terms(),
+            )
+        };
+        assert_eq!(
+            plan("zephyrquartz"),
+            Plan::Rare,
+            "typed whole, still a prefix"
+        );
+        assert_eq!(plan("zephy"), Plan::Rare);
+        assert_eq!(plan("zep"), Plan::Rare, "starts no common word");
+        assert_eq!(plan("zeb"), Plan::Rare, "starts only rare-enough words");
+        assert_eq!(plan("ze"), Plan::Common, "too short to be specific");
+        assert_eq!(plan("hel"), Plan::Common, "starts hello");
+        assert_eq!(
+            plan("helm"),
+            Plan::Rare,
+            "helm alone is listed, below common"
+        );
+        assert_eq!(plan("hello wor"), Plan::Rare, "wor starts no common word");
+        assert_eq!(plan("hello w"), Plan::Common);
     }
 }

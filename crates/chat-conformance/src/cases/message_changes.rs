@@ -598,3 +598,53 @@ pub async fn thread_replies_update_their_parent_in_events(h: Harness) {
     let parent_view = h.service.get_message(ann, parent).await.unwrap();
     assert_eq!(parent_view.message.thread_reply_count, 1);
 }
+
+/// Replies to a message while others react to it, pin it and edit it: each
+/// of these locks the message and its conversation, and when two take them
+/// in opposite orders, the database refuses one of them as a deadlock. Every
+/// request here must succeed, and the parent must count every reply.
+pub async fn replies_reactions_pins_and_edits_of_one_message_run_side_by_side(h: Harness) {
+    let ann = h.user(1, 10).await;
+    let bob = h.user(2, 10).await;
+    let group = start(&h, ann, group_of(&[bob])).await;
+    let parent = send(&h, ann, group, "the parent").await.message.id;
+    let requests = (0..48).map(|i| {
+        let service = h.service.clone();
+        tokio::spawn(async move {
+            match i % 4 {
+                0 => service
+                    .send_message(
+                        bob,
+                        chat_domain::service::SendMessage {
+                            parent_id: Some(parent),
+                            ..text(group, &format!("reply {i}"))
+                        },
+                    )
+                    .await
+                    .map(drop),
+                1 => service
+                    .react(ann, parent, format!("e{}", i % 5), ReactionAction::Toggle)
+                    .await
+                    .map(drop),
+                2 => service.set_pinned(bob, parent, i % 8 == 2).await.map(drop),
+                _ => service
+                    .edit_message(
+                        ann,
+                        parent,
+                        EditMessage {
+                            content: Some(format!("the parent, edit {i}")),
+                            ..EditMessage::default()
+                        },
+                    )
+                    .await
+                    .map(drop),
+            }
+        })
+    });
+    for handle in requests.collect::<Vec<_>>() {
+        let outcome = handle.await.unwrap();
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
+    let parent = h.service.get_message(ann, parent).await.unwrap();
+    assert_eq!(parent.message.thread_reply_count, 12);
+}
