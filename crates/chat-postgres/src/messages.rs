@@ -87,7 +87,8 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
            top_count = top_count + CASE WHEN $2 THEN 1 ELSE 0 END, \
            last_message_at = CASE WHEN $2 THEN $3 ELSE last_message_at END, \
            activity_at = CASE WHEN $2 THEN $3 ELSE activity_at END, \
-           last_mention_seq = CASE WHEN $2 AND $4 THEN last_seq + 1 ELSE last_mention_seq END \
+           last_mention_seq = CASE WHEN $2 AND $4 THEN last_seq + 1 ELSE last_mention_seq END, \
+           newest_message_at = greatest(newest_message_at, $3) \
          WHERE id = $1 RETURNING member_count",
     )
     .bind::<BigInt, _>(conversation)

@@ -75,9 +75,9 @@ async fn fresh_store(plan: Option<SearchPlan>, sync_walk: bool) -> Harness {
 
 /// A harness and its database's URL.
 /// A store over `db` as the tests use it: 4 outbox partitions, one pool.
-fn store_on(db: &TestDatabase, encoder: Arc<TypeAndIdEncoder>) -> PgStore {
+fn store_on(url: &str, encoder: Arc<TypeAndIdEncoder>) -> PgStore {
     let config = PgConfig {
-        database_url: db.url().to_owned(),
+        database_url: url.to_owned(),
         max_connections: 8,
         acquire_timeout: Duration::from_secs(10),
         outbox_partitions: 4,
@@ -90,7 +90,7 @@ fn store_on(db: &TestDatabase, encoder: Arc<TypeAndIdEncoder>) -> PgStore {
 async fn fresh_store_at(plan: Option<SearchPlan>, sync_walk: bool) -> (Harness, String) {
     let db = TestDatabase::create().await.unwrap();
     let encoder = Arc::new(TypeAndIdEncoder::default());
-    let mut store = store_on(&db, encoder.clone());
+    let mut store = store_on(db.url(), encoder.clone());
     if let Some(plan) = plan {
         store = store.with_search_plan(plan);
     }
@@ -225,7 +225,7 @@ async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
     use chat_postgres::{BACKLOG_DEPTH_CAP, PgOutboxRelay};
 
     let db = TestDatabase::create().await.unwrap();
-    let relay = PgOutboxRelay::new(store_on(&db, Arc::default()), "gauges");
+    let relay = PgOutboxRelay::new(store_on(db.url(), Arc::default()), "gauges");
     let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
 
     let empty = relay.backlog().await.unwrap();
@@ -275,4 +275,106 @@ async fn the_backlog_gauges_count_the_waiting_rows_up_to_the_cap() {
 #[test]
 fn a_client_fed_by_events_agrees_with_the_reads() {
     chat_conformance::model::check_events_against_reads(fresh, 48, 40);
+}
+
+/// A common word across all of a user's conversations is searched
+/// conversation by conversation, newest conversation first, and the walk
+/// stops once no conversation left can hold a newer hit. Its pages, in
+/// both orders, are the pages the index plan finds, over more conversations
+/// than one batch of the walk, with replies newer than their conversation's
+/// last top-level message and conversations written to out of order.
+#[tokio::test]
+async fn walking_conversations_finds_the_pages_the_index_finds() {
+    use chat_conformance::cases::{group_of, text};
+    use chat_domain::search::SearchOrder;
+    use chat_domain::service::{SearchMessages, SendMessage};
+
+    let (walk, url) = fresh_store_at(Some(SearchPlan::Common), false).await;
+    let ann = walk.user(1, 10).await;
+    let bob = walk.user(2, 10).await;
+    let mut groups = Vec::new();
+    for _ in 0..90 {
+        groups.push(
+            walk.service
+                .create_conversation(ann, group_of(&[bob]))
+                .await
+                .unwrap()
+                .value
+                .conversation
+                .id,
+        );
+    }
+    let mut firsts = Vec::new();
+    for (i, group) in groups.iter().enumerate().rev() {
+        let sent = walk
+            .service
+            .send_message(ann, text(*group, &format!("hello number {i}")))
+            .await
+            .unwrap();
+        firsts.push((*group, sent.value.message.id));
+    }
+    for (n, (group, first)) in firsts.iter().enumerate() {
+        if n % 7 == 0 {
+            let reply = SendMessage {
+                parent_id: Some(*first),
+                ..text(*group, &format!("hello again, reply {n}"))
+            };
+            walk.service.send_message(bob, reply).await.unwrap();
+        }
+        if n % 5 == 0 {
+            walk.service
+                .send_message(bob, text(*group, &format!("goodbye {n}")))
+                .await
+                .unwrap();
+        }
+    }
+
+    let index = Harness::new(
+        Arc::new(store_on(&url, Arc::default()).with_search_plan(SearchPlan::Rare)),
+        Arc::default(),
+        || Box::pin(async { Vec::new() }),
+        (),
+    );
+    for order in [SearchOrder::Newest, SearchOrder::Relevance] {
+        let pages = async |h: &Harness| {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = h
+                    .service
+                    .search_messages(
+                        ann,
+                        SearchMessages {
+                            query: "hel".to_owned(),
+                            conversation_id: None,
+                            sender_id: None,
+                            from: None,
+                            to: None,
+                            order,
+                            after,
+                            limit: Some(9),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                seen.push(
+                    page.hits
+                        .iter()
+                        .map(|hit| hit.message.message.id)
+                        .collect::<Vec<_>>(),
+                );
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return seen,
+                }
+            }
+        };
+        let walked = pages(&walk).await;
+        assert_eq!(
+            walked.iter().map(Vec::len).sum::<usize>(),
+            90 + 13,
+            "{order:?}"
+        );
+        assert_eq!(walked, pages(&index).await, "{order:?}");
+    }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE conversations DROP COLUMN newest_message_at;
