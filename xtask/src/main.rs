@@ -1,8 +1,10 @@
 //! Project automation: `cargo xtask <task>`.
 //!
 //! - `ci`: exactly what CI runs: format check, clippy with warnings denied,
-//!   the domain's dependency rule, docs, and every test.
+//!   the domain's dependency rule, the code map rule, docs, and every test.
 //! - `deps`: the dependency rule alone.
+//! - `openapi`: rewrites `docs/openapi.json` from the code.
+//! - `bench`: the benchmarks (`tests/bench/`), in release mode.
 
 #![expect(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
@@ -15,6 +17,7 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "deps" => dependency_rule(),
+        "map" => code_map_rule(),
         "openapi" => run_with_env(
             "cargo",
             &[
@@ -31,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         "bench" => bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             bail!(
-                "usage: cargo xtask <ci|deps>\n  ci    fmt, clippy, dependency rule, docs, tests\n  deps  check chat-domain's dependency rule"
+                "usage: cargo xtask <ci|deps|map|openapi|bench>\n  ci       fmt, clippy, dependency and code map rules, docs, tests\n  deps     check chat-domain's dependency rule\n  map      check that docs/ARCHITECTURE.md names every source file\n  openapi  rewrite docs/openapi.json\n  bench    relay | http | scale | push (see docs/benchmarks.md)"
             )
         }
     }
@@ -53,6 +56,7 @@ fn ci() -> anyhow::Result<()> {
         ],
     )?;
     dependency_rule()?;
+    code_map_rule()?;
     cargo_deny()?;
     run_with_env(
         "cargo",
@@ -185,6 +189,68 @@ fn cargo_deny() -> anyhow::Result<()> {
     }
     eprintln!("{report}");
     bail!("cargo deny check advisories failed")
+}
+
+/// `docs/ARCHITECTURE.md`'s code map names every source file of every
+/// crate: in the crate's own entry, by its path under `src/` or by its file
+/// name. A file added without a word in the map fails CI, so the map a
+/// newcomer reads first stays true.
+fn code_map_rule() -> anyhow::Result<()> {
+    let map = std::fs::read_to_string("docs/ARCHITECTURE.md").context("reading ARCHITECTURE.md")?;
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir("crates").context("listing crates/")? {
+        let crate_dir = entry?.path();
+        let Some(name) = crate_dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let heading = format!("- **`crates/{name}`**");
+        let Some(start) = map.find(&heading) else {
+            missing.push(format!("crates/{name} (no entry)"));
+            continue;
+        };
+        let rest = &map[start + heading.len()..];
+        let section = &rest[..rest.find("\n- **`").unwrap_or(rest.len())];
+        let src = crate_dir.join("src");
+        for file in rust_files(&src)? {
+            let relative = file
+                .strip_prefix(&src)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let file_name = relative.rsplit('/').next().unwrap_or(&relative);
+            if matches!(relative.as_str(), "lib.rs" | "main.rs") {
+                continue;
+            }
+            if !section.contains(&format!("`{relative}`"))
+                && !section.contains(&format!("`{file_name}`"))
+                && !section.contains(&format!("/{relative}`"))
+            {
+                missing.push(format!("crates/{name}/src/{relative}"));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "docs/ARCHITECTURE.md's code map does not mention:\n  {}\nsay in the crate's entry what each file is for",
+            missing.join("\n  ")
+        );
+    }
+    eprintln!("code map rule: ARCHITECTURE.md names every source file");
+    Ok(())
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 /// `chat-domain` does no IO and knows no framework: none of these may be in

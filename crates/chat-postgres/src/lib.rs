@@ -14,6 +14,7 @@ mod members;
 mod messages;
 mod migrate;
 mod outbox;
+mod pages;
 mod pipeline;
 mod pools;
 mod prepared;
@@ -24,6 +25,7 @@ mod read_state;
 mod relay;
 mod rows;
 mod search;
+mod send;
 pub use search::Plan as SearchPlan;
 #[cfg(feature = "testing")]
 pub mod testing;

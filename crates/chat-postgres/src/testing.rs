@@ -254,7 +254,7 @@ pub async fn explain(
         .await?;
     plans.push(("get-conversation".to_owned(), text(rows)));
 
-    let (page, binds) = crate::messages::page_sql(conversation, before_seq);
+    let (page, binds) = crate::pages::page_sql(conversation, before_seq);
     let rows = diesel::sql_query(explain(&page))
         .bind::<Array<BigInt>, _>(binds)
         .load(conn)

@@ -10,6 +10,7 @@ use chat_domain::{AttachmentId, ChatError, ConversationId, MessageId, Timestamp,
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::try_join;
 use time::OffsetDateTime;
 
 use crate::error::{StoreError, StoreResult};
@@ -286,4 +287,39 @@ impl Decorations {
             view.reaction_counts = reactions.into_iter().map(|r| (r.emoji, r.count)).collect();
         }
     }
+}
+
+/// The message as `viewer` sees it: the row and its decorations in one
+/// round trip.
+pub(crate) async fn decorated(
+    conn: &AsyncPgConnection,
+    id: MessageId,
+    viewer: UserId,
+) -> StoreResult<MessageView> {
+    decorated_as(conn, id, Some(viewer)).await
+}
+
+/// The message as events show it: nobody's own reactions.
+pub(crate) async fn decorated_for_everyone(
+    conn: &AsyncPgConnection,
+    id: MessageId,
+) -> StoreResult<MessageView> {
+    decorated_as(conn, id, None).await
+}
+
+async fn decorated_as(
+    conn: &AsyncPgConnection,
+    id: MessageId,
+    viewer: Option<UserId>,
+) -> StoreResult<MessageView> {
+    let (message, decorations) = try_join(
+        load_message(conn, id.get()),
+        Decorations::load(conn, MessageIds::LIST, &[id.get()], viewer),
+    )
+    .await?;
+    let mut view = message
+        .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
+        .into_view();
+    decorations.apply(std::slice::from_mut(&mut view));
+    Ok(view)
 }

@@ -107,6 +107,7 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 let wakeups = chat_webhooks::spawn_deliverers(
                     webhook_store.clone(),
                     webhook_store,
+                    Arc::new(JsonEventEncoder),
                     webhook_endpoints.clone(),
                     crate::webhooks::settings(&args),
                 );

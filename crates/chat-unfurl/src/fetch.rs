@@ -11,7 +11,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::redirect::Policy;
 
 use crate::html::parse_preview;
-use crate::ip::is_public;
+use chat_outbound::is_public;
 
 /// An address fetched although not public: for tests and for operators who
 /// unfurl intranet links on purpose.

@@ -10,8 +10,6 @@
 
 mod fetch;
 mod html;
-mod ip;
 
 pub use fetch::{AllowRule, HttpLinkFetcher, UnfurlConfig};
 pub use html::parse_preview;
-pub use ip::is_public;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chat_domain::Timestamp;
 use chat_domain::ports::{PendingDelivery, PushFacts, PushProgress, WebhookQueue};
-use chat_domain::push::{PUSH_BATCH, PushPlan};
+use chat_domain::push::{PUSH_BATCH, PushPlan, PushRenderer};
 use futures_util::future::join_all;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::redirect::Policy;
@@ -40,13 +40,14 @@ impl Default for DeliverySettings {
 }
 
 /// Starts one deliverer per endpoint on the current runtime. `push` is
-/// what push requests are expanded from. An idle deliverer looks for work
+/// what push requests are expanded from, `render` writes their bodies. An idle deliverer looks for work
 /// every `settings.poll`, or as soon as it is woken through the returned
 /// handle (the server wakes them on the outbox's notifications: a commit
 /// that queued deliveries).
 pub fn spawn_deliverers(
     queue: Arc<dyn WebhookQueue>,
     push: Arc<dyn PushFacts>,
+    render: Arc<dyn PushRenderer>,
     endpoints: Vec<Endpoint>,
     settings: DeliverySettings,
 ) -> DelivererWakeups {
@@ -57,6 +58,7 @@ pub fn spawn_deliverers(
         let deliverer = Deliverer {
             queue: queue.clone(),
             push: push.clone(),
+            render: render.clone(),
             endpoint,
             settings,
             wake,
@@ -109,6 +111,7 @@ fn now() -> Timestamp {
 struct Deliverer {
     queue: Arc<dyn WebhookQueue>,
     push: Arc<dyn PushFacts>,
+    render: Arc<dyn PushRenderer>,
     endpoint: Endpoint,
     settings: DeliverySettings,
     wake: Arc<Notify>,
@@ -220,7 +223,6 @@ impl Deliverer {
         else {
             return Ok(());
         };
-        let envelope = crate::push::MessageEnvelope::parse(&delivery.payload)?;
         let mut next = plan
             .next_batch(&*self.push, progress.after, now(), PUSH_BATCH)
             .await
@@ -231,7 +233,12 @@ impl Deliverer {
                 delivery.event_id.as_str(),
                 progress.batches_sent
             );
-            let body = envelope.push_requested(&id, plan.subject(), &batch.recipients);
+            let body = self.render.push_requested(
+                &id,
+                &delivery.payload,
+                plan.subject(),
+                &batch.recipients,
+            )?;
             // The following batch is read while this one is on the wire.
             let (posted, following) = tokio::join!(
                 self.post(client, &id, body),

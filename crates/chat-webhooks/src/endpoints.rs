@@ -86,7 +86,7 @@ impl Endpoint {
         }
         if !allow_private
             && let Some(ip) = literal_ip(&url)
-            && !chat_unfurl::is_public(ip)
+            && !chat_outbound::is_public(ip)
         {
             return Err(format!(
                 "webhook {name}: {ip} is not a public address; set WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true for an internal endpoint"
@@ -118,7 +118,7 @@ impl Endpoint {
             .collect();
         if let Some(refused) = addrs
             .iter()
-            .find(|a| !self.allow_private && !chat_unfurl::is_public(a.ip()))
+            .find(|a| !self.allow_private && !chat_outbound::is_public(a.ip()))
         {
             return Err(format!(
                 "{host} resolves to {refused}, not a public address"

@@ -3,11 +3,11 @@
 //! their address rules ([`endpoints`]), the retry schedule ([`retry`]) and
 //! the deliverers ([`deliver`]), one per endpoint, reading the webhook queue
 //! the stores fill in the change's transaction and expanding push requests
-//! into batches of recipients (`push`).
+//! into batches of recipients (whose bodies `chat-http` renders: the
+//! domain's `PushRenderer`).
 
 pub mod deliver;
 pub mod endpoints;
-mod push;
 pub mod retry;
 pub mod signing;
 

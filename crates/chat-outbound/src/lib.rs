@@ -1,4 +1,8 @@
-//! Which addresses may be fetched: public unicast only.
+//! Which addresses the service may connect to when a URL comes from a user
+//! (link previews) or is one an operator typed (webhook endpoints): public
+//! unicast only. One rule for both adapters, so a request the service makes
+//! on someone's behalf can never reach the service's own network (SSRF).
+//! Resolving names and pinning the checked address stay with each client.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
