@@ -112,3 +112,51 @@ macro_rules! conformance_suite {
         )*
     };
 }
+
+#[cfg(test)]
+mod tests {
+    /// The suite's list of cases is written by hand (a macro cannot find
+    /// functions): this test fails when a case in `src/cases/` is missing
+    /// from [`conformance_suite!`], or the list names one that is gone.
+    #[test]
+    fn the_suite_names_every_case() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut cases = Vec::new();
+        for entry in std::fs::read_dir(dir.join("cases")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("pub async fn ")
+                    && let Some((name, args)) = rest.split_once('(')
+                    && args.starts_with("h: Harness)")
+                {
+                    cases.push(name.to_owned());
+                }
+            }
+        }
+        let lib = std::fs::read_to_string(dir.join("lib.rs")).unwrap();
+        let start = lib.find("@cases $make;").unwrap();
+        let listed: Vec<String> = lib[start..]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .take_while(|line| !line.starts_with(')'))
+            .map(|line| line.trim_end_matches(',').to_owned())
+            .collect();
+        assert!(cases.len() > 100, "found {} cases: the reading is broken", cases.len());
+        cases.sort();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        let unlisted: Vec<_> = cases.iter().filter(|c| !listed.contains(c)).collect();
+        let gone: Vec<_> = listed.iter().filter(|c| !cases.contains(c)).collect();
+        assert!(
+            unlisted.is_empty(),
+            "cases missing from conformance_suite!: {unlisted:?}"
+        );
+        assert!(
+            gone.is_empty(),
+            "conformance_suite! names no such case: {gone:?}"
+        );
+        sorted.dedup();
+        assert_eq!(sorted.len(), listed.len(), "a case is listed twice");
+    }
+}

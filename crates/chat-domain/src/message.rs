@@ -152,6 +152,58 @@ pub struct NewMessage {
     pub links: Vec<String>,
     /// The sender's ready, unsent attachments of this conversation to link.
     pub attachment_ids: Vec<AttachmentId>,
+    /// What else the send changes; the store applies it in the send's
+    /// transaction.
+    pub effects: SendEffects,
+}
+
+impl NewMessage {
+    /// Whether a conversation of `member_count` members is too large for
+    /// per-member unread figures in the send's events: its members get one
+    /// "changed" `unread.updated` instead.
+    pub fn is_large(&self, member_count: i64) -> bool {
+        member_count > self.unread_fanout_max
+    }
+}
+
+/// What a send changes besides the message itself. The domain decides it
+/// ([`SendEffects::of`]); both stores only apply it, in the send's
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendEffects {
+    /// Members whose hidden conversation comes back: the sender (posting
+    /// brings it back) and the people mentioned; others' posts alone do not.
+    pub unhide: Vec<UserId>,
+    /// The sender's read cursor moves to the new message (posting in a
+    /// conversation means having read it). Top-level messages only: replies
+    /// are not in the conversation's unread figures.
+    pub sender_reads_it: bool,
+    /// Mentions that count as unread mentions: of a top-level message, of
+    /// others than the sender.
+    pub unread_mentions: Vec<UserId>,
+    /// A reply's parent, whose thread counters (`threadReplyCount`,
+    /// `lastReplyAt`) the reply moves.
+    pub thread_parent: Option<MessageId>,
+}
+
+impl SendEffects {
+    /// The effects of `sender` sending a message that mentions `mentions`,
+    /// as a reply to `parent` or at the top level.
+    pub fn of(sender: UserId, parent: Option<MessageId>, mentions: &[UserId]) -> Self {
+        let top_level = parent.is_none();
+        let mut unhide = vec![sender];
+        unhide.extend(mentions.iter().filter(|m| **m != sender));
+        Self {
+            unhide,
+            sender_reads_it: top_level,
+            unread_mentions: if top_level {
+                mentions.iter().copied().filter(|m| *m != sender).collect()
+            } else {
+                Vec::new()
+            },
+            thread_parent: parent,
+        }
+    }
 }
 
 /// Message text within the length limit.

@@ -650,14 +650,22 @@ mod tests {
                     .terms(),
             )
         };
-        assert_eq!(plan("zephyrquartz"), Plan::Rare, "typed whole, still a prefix");
+        assert_eq!(
+            plan("zephyrquartz"),
+            Plan::Rare,
+            "typed whole, still a prefix"
+        );
         assert_eq!(plan("zephy"), Plan::Rare);
         assert_eq!(plan("zep"), Plan::Rare, "starts no common word");
         assert_eq!(plan("zeb"), Plan::Rare, "starts only rare-enough words");
         assert_eq!(plan("ze"), Plan::Common, "too short to be specific");
         assert_eq!(plan("hel"), Plan::Common, "starts hello");
         assert_eq!(plan("gran"), Plan::Rare, "grand alone is below common");
-        assert_eq!(plan("gra"), Plan::Common, "grand and grape add up to common");
+        assert_eq!(
+            plan("gra"),
+            Plan::Common,
+            "grand and grape add up to common"
+        );
         assert_eq!(plan("hello wor"), Plan::Rare, "wor starts no common word");
         assert_eq!(plan("hello w"), Plan::Common);
     }

@@ -74,7 +74,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
     // A reply changes its parent's thread counters: the parent's row is
     // locked before the conversation's (the lock order, `locks.rs`).
     let parent_lock = async {
-        match new.parent_id {
+        match new.effects.thread_parent {
             Some(parent) => locks::message(conn, parent).await.map(drop),
             None => Ok(()),
         }
@@ -127,23 +127,28 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
         .prepared()
         .execute(&mut conn),
     ));
-    if top_level && !mentions.is_empty() {
-        // Mentions of others count as unread mentions.
+    if !new.effects.unread_mentions.is_empty() {
+        let unread_mentions: Vec<i64> = new
+            .effects
+            .unread_mentions
+            .iter()
+            .map(|u| u.get())
+            .collect();
         writes.push(execute(
             diesel::sql_query(format!(
                 "INSERT INTO message_mentions (conversation_id, user_id, seq, message_id) \
                  SELECT x.conversation_id, u, x.seq, x.id FROM {NEW_MESSAGE} \
-                 CROSS JOIN unnest($2::bigint[]) AS u WHERE u <> x.sender_id"
+                 CROSS JOIN unnest($2::bigint[]) AS u"
             ))
             .bind::<BigInt, _>(conversation)
-            .bind::<Array<BigInt>, _>(mentions.clone())
+            .bind::<Array<BigInt>, _>(unread_mentions)
             .prepared()
             .execute(&mut conn),
         ));
     }
-    if top_level {
-        // Posting in a conversation means having read it: the cursor is at
-        // the newest message, so nothing own or deleted lies past it.
+    if new.effects.sender_reads_it {
+        // The cursor is at the newest message, so nothing own or deleted
+        // lies past it.
         writes.push(execute(
             diesel::sql_query(format!(
                 "UPDATE conversation_members m SET last_read_seq = x.seq, \
@@ -187,7 +192,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
             Ok(rules::all_attachments_usable(linked.await?, expected)?)
         }));
     }
-    if let Some(parent) = new.parent_id {
+    if let Some(parent) = new.effects.thread_parent {
         writes.push(execute(
             diesel::sql_query(
                 "UPDATE messages SET thread_reply_count = thread_reply_count + 1, last_reply_at = $2 \
@@ -200,22 +205,19 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
             .execute(&mut conn),
         ));
     }
-    // Posting, or being mentioned, brings a hidden conversation back. The
-    // sender alone is an equality, so PostgreSQL keeps one plan for it; with
+    // One member is an equality, so PostgreSQL keeps one plan for it; with
     // an array of users it found a fresh plan cheaper and planned every send.
-    let unhide = if mentions.is_empty() {
+    let unhide = if let [only] = new.effects.unhide[..] {
         diesel::sql_query(
             "UPDATE conversation_members SET hidden = false \
              WHERE conversation_id = $1 AND user_id = $2 AND hidden",
         )
         .bind::<BigInt, _>(conversation)
-        .bind::<BigInt, _>(new.sender_id.get())
+        .bind::<BigInt, _>(only.get())
         .prepared()
         .execute(&mut conn)
     } else {
-        let users: Vec<i64> = std::iter::once(new.sender_id.get())
-            .chain(mentions)
-            .collect();
+        let users: Vec<i64> = new.effects.unhide.iter().map(|u| u.get()).collect();
         diesel::sql_query(
             "UPDATE conversation_members SET hidden = false \
              WHERE conversation_id = $1 AND user_id = ANY($2) AND hidden",
@@ -237,7 +239,7 @@ async fn write_message(mut conn: &AsyncPgConnection, new: &NewMessage) -> StoreR
     // The parent as get-message shows it (its `message.updated` replaces a
     // client's copy): the row and its decorations, still in this batch.
     let parent = async {
-        match new.parent_id {
+        match new.effects.thread_parent {
             Some(parent) => decorated_for_everyone(conn, parent).await.map(Some),
             None => Ok(None),
         }
@@ -378,7 +380,7 @@ impl PgStore {
                 message,
                 parent: written.parent,
                 member_unread: written.member_unread,
-                large: member_count > new.unread_fanout_max,
+                large: new.is_large(member_count),
             };
             // The UPDATE above holds the conversation's row lock.
             let rows = outbox.rows_for_locked(tx.conn(), events(&sent)).await?;

@@ -3,7 +3,9 @@
 use crate::conversation::{Access, PostingPolicy};
 use crate::events::{Audience, EventPayload, UnreadUpdate};
 use crate::links::extract_links;
-use crate::message::{ClientMsgId, MessageContent, MessageRange, MessageView, NewMessage};
+use crate::message::{
+    ClientMsgId, MessageContent, MessageRange, MessageView, NewMessage, SendEffects,
+};
 use crate::ports::{Created, SentMessage};
 use crate::user::Caller;
 use crate::{AttachmentId, ChatError, ConversationId, MessageId, UserId};
@@ -202,6 +204,7 @@ impl ChatService {
                 ));
             }
         }
+        let effects = SendEffects::of(caller.user_id, request.parent_id, &mentions);
         Ok(NewMessage {
             conversation_id: access.conversation.id,
             sender_id: caller.user_id,
@@ -215,6 +218,7 @@ impl ChatService {
             created_at: self.clock.now(),
             unread_fanout_max: self.limits.unread_fanout_max,
             attachment_ids,
+            effects,
             links: if limits.unfurl_links {
                 extract_links(content.as_str())
             } else {

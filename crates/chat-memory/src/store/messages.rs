@@ -20,7 +20,6 @@ impl MessageRepository for InMemoryStore {
         events: EventsFor<SentMessage>,
     ) -> Result<Created<SentMessage>, ChatError> {
         let mut state = self.lock();
-        let new_fanout = new.unread_fanout_max;
         if let Some(client_id) = &new.client_msg_id {
             let key = (
                 new.conversation_id,
@@ -63,6 +62,7 @@ impl MessageRepository for InMemoryStore {
             .conversations
             .get_mut(&new.conversation_id)
             .ok_or(ChatError::NotFound("conversation"))?;
+        let large = new.is_large(conversation.member_count);
         conversation.last_seq += 1;
         let seq = conversation.last_seq;
         if new.parent_id.is_none() {
@@ -88,18 +88,21 @@ impl MessageRepository for InMemoryStore {
             deleted_at: None,
             created_at: new.created_at,
         };
-        if let Some(parent) = message.parent_id.and_then(|id| state.messages.get_mut(&id)) {
+        let effects = new.effects;
+        if let Some(parent) = effects
+            .thread_parent
+            .and_then(|id| state.messages.get_mut(&id))
+        {
             parent.thread_reply_count += 1;
             parent.last_reply_at = Some(message.created_at);
         }
-        for user in std::iter::once(&message.sender_id).chain(&message.mentions) {
+        for user in &effects.unhide {
             if let Some(m) = state.member_mut(message.conversation_id, *user) {
                 m.hidden = false;
             }
         }
-        // Posting in a conversation means having read it.
         if let Some(sender) = state.member_mut(message.conversation_id, message.sender_id)
-            && message.is_top_level()
+            && effects.sender_reads_it
             && sender.last_read_seq < message.seq
         {
             sender.last_read_seq = message.seq;
@@ -132,11 +135,6 @@ impl MessageRepository for InMemoryStore {
             Some(p) => Some(state.message_view(p, None)?),
             None => None,
         };
-        let member_count = state
-            .conversations
-            .get(&message.conversation_id)
-            .map_or(0, |c| c.member_count);
-        let large = member_count > new_fanout;
         let member_unread = if large || !message.is_top_level() {
             Vec::new()
         } else {
