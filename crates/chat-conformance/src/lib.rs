@@ -142,7 +142,11 @@ mod tests {
             .take_while(|line| !line.starts_with(')'))
             .map(|line| line.trim_end_matches(',').to_owned())
             .collect();
-        assert!(cases.len() > 50, "found {} cases: the reading is broken", cases.len());
+        assert!(
+            cases.len() > 50,
+            "found {} cases: the reading is broken",
+            cases.len()
+        );
         cases.sort();
         let mut sorted = listed.clone();
         sorted.sort();

@@ -5,7 +5,29 @@
 //! the stores cannot drift apart.
 
 use crate::ChatError;
-use crate::conversation::Role;
+use crate::conversation::{Access, Role};
+use crate::message::Message;
+
+/// Whether the holder of `access` (the caller's access to the message's
+/// conversation; `None`: not a member) may react to `message`: they read it
+/// (a member, and the message within their history), the conversation is
+/// not archived, and the message is not deleted. The store reads both under
+/// the message's lock, in the reaction's first round trip.
+///
+/// # Errors
+/// `not_found` when unreadable; `conflict` when archived or deleted.
+pub fn may_react(access: Option<Access>, message: &Message) -> Result<(), ChatError> {
+    let access = access
+        .filter(|a| a.sees_seq(message.seq))
+        .ok_or(ChatError::NotFound("message"))?;
+    if access.conversation.is_archived() {
+        return Err(ChatError::conflict("the conversation is archived"));
+    }
+    if message.is_deleted() {
+        return Err(ChatError::conflict("the message is deleted"));
+    }
+    Ok(())
+}
 
 /// The member count after adding `fresh` new members to a conversation of
 /// `member_count`, refused past `max_members` (groups have a cap).

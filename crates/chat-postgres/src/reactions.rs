@@ -7,7 +7,7 @@ use chat_domain::message::{
     NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
-use chat_domain::ports::{ReactionCheck, ReactionRepository};
+use chat_domain::ports::ReactionRepository;
 use chat_domain::rules;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 use diesel::QueryableByName;
@@ -51,7 +51,6 @@ impl ReactionRepository for PgStore {
     async fn react(
         &self,
         request: ReactionRequest,
-        allowed: ReactionCheck,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
         let ReactionRequest {
@@ -110,7 +109,7 @@ impl ReactionRepository for PgStore {
             let mut view = message
                 .ok_or(StoreError::Chat(ChatError::NotFound("message")))?
                 .into_view();
-            allowed(access, &view.message).map_err(StoreError::Chat)?;
+            rules::may_react(access, &view.message).map_err(StoreError::Chat)?;
             let exists = present.id > 0;
             let want = match action {
                 ReactionAction::Add => true,

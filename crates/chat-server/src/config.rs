@@ -88,9 +88,9 @@ pub(crate) struct ServeArgs {
     /// `unread.updated` on every message; larger ones one batched broadcast.
     #[arg(long, env = "CHAT_UNREAD_FANOUT_MAX", default_value_t = 25)]
     pub(crate) unread_fanout_max: i64,
-    /// How long numbered events are kept for catching up: a number with a
-    /// unit, `d`, `h`, `m` or `s` (`30d`, `12h`). Clients away longer reload.
-    #[arg(long = "event-retention", env = "CHAT_EVENT_RETENTION", default_value = "30d", value_parser = parse_retention)]
+    /// How long numbered events are kept for catching up: a duration
+    /// (`30d`, `12h`, `1w 2d`). Clients away longer reload.
+    #[arg(long = "event-retention", env = "CHAT_EVENT_RETENTION", default_value = "30d", value_name = "DURATION", value_parser = parse_retention)]
     pub(crate) event_retention_ms: i64,
     /// Centrifugo's server API base URL (e.g. http://127.0.0.1:8000). Without
     /// it nothing is published to clients (outbox rows wait for a consumer).
@@ -382,23 +382,14 @@ impl AuthArgs {
     }
 }
 
-/// `30d`, `12h`, `90m`, `45s` as milliseconds.
+/// A positive duration (`30d`, `12h`, `90m`, `1w 2d`) as milliseconds.
 fn parse_retention(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let unit_at = text.len().saturating_sub(1);
-    let (number, unit) = (text.get(..unit_at), text.get(unit_at..));
-    let millis_per_unit = match unit {
-        Some("d") => 86_400_000,
-        Some("h") => 3_600_000,
-        Some("m") => 60_000,
-        Some("s") => 1_000,
-        _ => return Err("a number with a unit: d, h, m or s (e.g. 30d)".to_owned()),
-    };
-    number
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .and_then(|n| n.checked_mul(millis_per_unit))
-        .ok_or_else(|| "a positive number with a unit: d, h, m or s (e.g. 30d)".to_owned())
+    const HINT: &str = "a positive duration such as 30d, 12h or 1w 2d";
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| format!("{HINT}: {e}"))?;
+    i64::try_from(duration.as_millis())
+        .ok()
+        .filter(|millis| *millis > 0)
+        .ok_or_else(|| HINT.to_owned())
 }
 
 #[cfg(test)]
@@ -410,7 +401,8 @@ mod retention_tests {
         assert_eq!(parse_retention("30d"), Ok(30 * 86_400_000));
         assert_eq!(parse_retention("12h"), Ok(12 * 3_600_000));
         assert_eq!(parse_retention("45s"), Ok(45_000));
-        for bad in ["", "30", "d", "-1d", "0h", "1w", "x1d"] {
+        assert_eq!(parse_retention("1w 2d"), Ok(9 * 86_400_000));
+        for bad in ["", "30", "d", "-1d", "0h", "x1d", "1 fortnight"] {
             assert!(parse_retention(bad).is_err(), "{bad:?}");
         }
     }

@@ -2,34 +2,27 @@
 
 use async_trait::async_trait;
 
-use crate::conversation::Access;
 use crate::events::EventsFor;
 use crate::message::{
-    Message, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionChange, ReactionListQuery,
+    NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionChange, ReactionListQuery,
     ReactionRequest,
 };
 use crate::{ChatError, MessageId, Timestamp, UserId};
-
-/// The domain's rules on who may react to a message, given the facts the
-/// store reads in its transaction: the message and the caller's access to
-/// its conversation (`None`: no member).
-pub type ReactionCheck = Box<dyn FnOnce(Option<Access>, &Message) -> Result<(), ChatError> + Send>;
 
 /// Reactions, pins and reports.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ReactionRepository: Send + Sync {
     /// Adds, removes or toggles `user`'s `emoji` on a message; refuses a new
-    /// distinct emoji past `max_distinct`, atomically. `allowed` sees the
-    /// message and the caller's access, read in the same transaction, before
-    /// anything changes; its error is the answer.
+    /// distinct emoji past `max_distinct`, atomically. The message and the
+    /// caller's access, read in the same transaction before anything
+    /// changes, must pass `rules::may_react`; its error is the answer.
     ///
     /// # Errors
     /// `Conflict` past the distinct-emoji capacity; `NotFound` when gone.
     async fn react(
         &self,
         request: ReactionRequest,
-        allowed: ReactionCheck,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError>;
 

@@ -5,13 +5,11 @@ use crate::message::{
     Emoji, MessageView, NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction,
     ReactionChange, ReactionListQuery, ReactionRequest, ReportReason,
 };
-use crate::ports::ReactionCheck;
 use crate::user::Caller;
 use crate::{ChatError, ConversationId, MessageId, Timestamp, UserId};
 
 use super::ChatService;
 use super::manage::require_active;
-use super::message_changes::access_to_read;
 
 /// A page of reactions with the emoji's total.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,16 +44,8 @@ impl ChatService {
         action: ReactionAction,
     ) -> Result<ReactionChange, ChatError> {
         let emoji = Emoji::parse(emoji)?;
-        // Checked by the store on the facts it reads under the message's
-        // lock, so the reaction costs no round trip of its own to check.
-        let allowed: ReactionCheck = Box::new(|access, message| {
-            let access = access_to_read(access, message)?;
-            require_active(&access)?;
-            if message.is_deleted() {
-                return Err(ChatError::conflict("the message is deleted"));
-            }
-            Ok(())
-        });
+        // Who may react is `rules::may_react`, which the store asks on the
+        // facts it reads under the message's lock: no round trip of its own.
         let events = self.events.clone();
         let now = self.clock.now();
         self.reactions
@@ -68,7 +58,6 @@ impl ChatService {
                     max_distinct: self.limits.distinct_emoji,
                     at: now,
                 },
-                allowed,
                 Box::new(move |change: &ReactionChange| {
                     if change.delta == 0 {
                         return Vec::new();

@@ -6,9 +6,7 @@ use chat_domain::message::{
     NewReport, Pin, PinChange, PinListQuery, Reaction, ReactionAction, ReactionChange,
     ReactionListQuery, ReactionRequest,
 };
-use chat_domain::ports::{
-    ConversationRepository, MessageRepository, ReactionCheck, ReactionRepository,
-};
+use chat_domain::ports::{ConversationRepository, MessageRepository, ReactionRepository};
 use chat_domain::rules;
 use chat_domain::{ChatError, MessageId, Timestamp, UserId};
 
@@ -19,7 +17,6 @@ impl ReactionRepository for InMemoryStore {
     async fn react(
         &self,
         request: ReactionRequest,
-        allowed: ReactionCheck,
         events: EventsFor<ReactionChange>,
     ) -> Result<ReactionChange, ChatError> {
         let ReactionRequest {
@@ -34,7 +31,7 @@ impl ReactionRepository for InMemoryStore {
             .await?
             .ok_or(ChatError::NotFound("message"))?;
         let access = ConversationRepository::access(self, found.conversation_id, user).await?;
-        allowed(access, &found)?;
+        rules::may_react(access, &found)?;
         let mut state = self.lock();
         let message = state
             .messages
