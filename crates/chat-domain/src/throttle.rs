@@ -10,14 +10,42 @@ use std::sync::Mutex;
 
 use crate::Timestamp;
 
-/// Keys kept before idle ones are swept, so memory stays bounded.
+/// Keys kept before idle ones are first swept, so memory stays bounded.
 const SWEEP_AT: usize = 50_000;
+
+/// A map of per-key state that drops idle keys now and then. A sweep visits
+/// every key, so it runs only once the map has doubled since the last one:
+/// each call pays O(1) on average however many keys are live. (A sweep at a
+/// fixed size ran on every call once that many keys were live: at 60,000
+/// users sending within the refill window, each send scanned them all under
+/// the lock.)
+struct SweptMap<K, V> {
+    entries: HashMap<K, V>,
+    sweep_at: usize,
+}
+
+impl<K: Eq + Hash, V> SweptMap<K, V> {
+    fn new() -> Self {
+        Self {
+            entries: HashMap::new(),
+            sweep_at: SWEEP_AT,
+        }
+    }
+
+    /// Keeps only the entries `live` says are, when the map is due.
+    fn sweep_if_due(&mut self, live: impl FnMut(&K, &mut V) -> bool) {
+        if self.entries.len() >= self.sweep_at {
+            self.entries.retain(live);
+            self.sweep_at = (self.entries.len() * 2).max(SWEEP_AT);
+        }
+    }
+}
 
 /// Token buckets: `rate` tokens per second, at most `burst`.
 pub struct TokenBuckets<K> {
     rate_per_sec: f64,
     burst: f64,
-    buckets: Mutex<HashMap<K, (f64, Timestamp)>>,
+    buckets: Mutex<SweptMap<K, (f64, Timestamp)>>,
 }
 
 impl<K: Eq + Hash + Copy> TokenBuckets<K> {
@@ -26,7 +54,7 @@ impl<K: Eq + Hash + Copy> TokenBuckets<K> {
         Self {
             rate_per_sec: rate_per_sec.max(f64::MIN_POSITIVE),
             burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(SweptMap::new()),
         }
     }
 
@@ -37,11 +65,9 @@ impl<K: Eq + Hash + Copy> TokenBuckets<K> {
     /// The seconds to wait, when the bucket is empty.
     pub fn take(&self, key: K, now: Timestamp) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= SWEEP_AT {
-            let full_after = self.burst / self.rate_per_sec;
-            buckets.retain(|_, (_, at)| seconds_between(*at, now) < full_after);
-        }
-        let (tokens, at) = buckets.entry(key).or_insert((self.burst, now));
+        let full_after = self.burst / self.rate_per_sec;
+        buckets.sweep_if_due(|_, (_, at)| seconds_between(*at, now) < full_after);
+        let (tokens, at) = buckets.entries.entry(key).or_insert((self.burst, now));
         let refilled = (*tokens + seconds_between(*at, now) * self.rate_per_sec).min(self.burst);
         *at = now;
         if refilled >= 1.0 {
@@ -64,7 +90,7 @@ impl<K: Eq + Hash + Copy> TokenBuckets<K> {
 /// At most one pass per key per `interval_ms`.
 pub struct MinInterval<K> {
     interval_ms: i64,
-    last: Mutex<HashMap<K, Timestamp>>,
+    last: Mutex<SweptMap<K, Timestamp>>,
 }
 
 impl<K: Eq + Hash + Copy> MinInterval<K> {
@@ -72,21 +98,19 @@ impl<K: Eq + Hash + Copy> MinInterval<K> {
     pub fn new(interval_ms: i64) -> Self {
         Self {
             interval_ms,
-            last: Mutex::new(HashMap::new()),
+            last: Mutex::new(SweptMap::new()),
         }
     }
 
     /// Whether a call for `key` at `now` passes (and, if so, records it).
     pub fn pass(&self, key: K, now: Timestamp) -> bool {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.len() >= SWEEP_AT {
-            let interval = self.interval_ms;
-            last.retain(|_, at| now.unix_millis() - at.unix_millis() < interval);
-        }
-        match last.get(&key) {
+        let interval = self.interval_ms;
+        last.sweep_if_due(|_, at| now.unix_millis() - at.unix_millis() < interval);
+        match last.entries.get(&key) {
             Some(at) if now.unix_millis() - at.unix_millis() < self.interval_ms => false,
             _ => {
-                last.insert(key, now);
+                last.entries.insert(key, now);
                 true
             }
         }
@@ -97,7 +121,7 @@ impl<K: Eq + Hash + Copy> MinInterval<K> {
 /// still known (a user's unchanged claims, say).
 pub struct RecentlySeen<K, V> {
     ttl_ms: i64,
-    seen: Mutex<HashMap<K, (V, Timestamp)>>,
+    seen: Mutex<SweptMap<K, (V, Timestamp)>>,
 }
 
 impl<K: Eq + Hash + Copy, V: PartialEq + Clone> RecentlySeen<K, V> {
@@ -105,7 +129,7 @@ impl<K: Eq + Hash + Copy, V: PartialEq + Clone> RecentlySeen<K, V> {
     pub fn new(ttl_ms: i64) -> Self {
         Self {
             ttl_ms,
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(SweptMap::new()),
         }
     }
 
@@ -113,18 +137,17 @@ impl<K: Eq + Hash + Copy, V: PartialEq + Clone> RecentlySeen<K, V> {
     /// before `now`.
     pub fn contains(&self, key: K, value: &V, now: Timestamp) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(&key)
+        seen.entries
+            .get(&key)
             .is_some_and(|(v, at)| v == value && now.unix_millis() - at.unix_millis() < self.ttl_ms)
     }
 
     /// Records `value` for `key` at `now`.
     pub fn record(&self, key: K, value: V, now: Timestamp) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= SWEEP_AT {
-            let ttl = self.ttl_ms;
-            seen.retain(|_, (_, at)| now.unix_millis() - at.unix_millis() < ttl);
-        }
-        seen.insert(key, (value, now));
+        let ttl = self.ttl_ms;
+        seen.sweep_if_due(|_, (_, at)| now.unix_millis() - at.unix_millis() < ttl);
+        seen.entries.insert(key, (value, now));
     }
 }
 
@@ -180,6 +203,28 @@ mod tests {
         assert!(seen.contains(1, &"a", at(999)));
         assert!(!seen.contains(1, &"b", at(10)), "another value is news");
         assert!(!seen.contains(1, &"a", at(1_000)), "expired");
+    }
+
+    #[test]
+    fn many_live_keys_are_swept_rarely_and_idle_ones_dropped() {
+        let buckets = TokenBuckets::new(1.0, 1);
+        // More live keys than the first sweep size: every one is kept (each
+        // within its refill window), and the next sweep waits for twice as
+        // many.
+        for key in 0..60_000 {
+            assert_eq!(buckets.take(key, at(0)), Ok(()));
+        }
+        {
+            let map = buckets.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            assert_eq!(map.entries.len(), 60_000);
+            assert_eq!(map.sweep_at, 100_000, "swept once, at 50,000");
+        }
+        // Much later every key is idle: the next due sweep drops them all.
+        for key in 60_000..100_001 {
+            assert_eq!(buckets.take(key, at(10_000)), Ok(()));
+        }
+        let map = buckets.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        assert!(map.entries.len() <= 40_001, "{} kept", map.entries.len());
     }
 
     #[test]
