@@ -286,6 +286,28 @@ impl PushPlan {
     }
 }
 
+/// Renders the body of a `push.requested` delivery. Implemented where the
+/// wire shapes live (`chat-http`); the webhook deliverer calls it for each
+/// batch.
+pub trait PushRenderer: Send + Sync {
+    /// The body of one batch of the push request `id`
+    /// (`<eventId>/push/<batch>`), from the `message.created` envelope the
+    /// request was queued with: an envelope like every other event's, whose
+    /// `data` names the message and the batch's recipients and carries the
+    /// message as `message.created` did.
+    ///
+    /// # Errors
+    /// The queued envelope is not a `message.created` envelope (a row
+    /// written by hand, say).
+    fn push_requested(
+        &self,
+        id: &str,
+        created: &str,
+        subject: &PushSubject,
+        recipients: &[PushRecipient],
+    ) -> Result<Vec<u8>, String>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,26 +455,4 @@ mod tests {
             assert_eq!(push_reason(message, candidate), *expected, "{name}");
         }
     }
-}
-
-/// Renders the body of a `push.requested` delivery. Implemented where the
-/// wire shapes live (`chat-http`); the webhook deliverer calls it for each
-/// batch.
-pub trait PushRenderer: Send + Sync {
-    /// The body of one batch of the push request `id`
-    /// (`<eventId>/push/<batch>`), from the `message.created` envelope the
-    /// request was queued with: an envelope like every other event's, whose
-    /// `data` names the message and the batch's recipients and carries the
-    /// message as `message.created` did.
-    ///
-    /// # Errors
-    /// The queued envelope is not a `message.created` envelope (a row
-    /// written by hand, say).
-    fn push_requested(
-        &self,
-        id: &str,
-        created: &str,
-        subject: &PushSubject,
-        recipients: &[PushRecipient],
-    ) -> Result<Vec<u8>, String>;
 }

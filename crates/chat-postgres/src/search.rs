@@ -514,7 +514,7 @@ async fn walk_conversations_newest_first(
         .await
         .map_err(db_error)?;
         hits.extend(found);
-        hits.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        hits.sort_by_key(|hit| std::cmp::Reverse((hit.created_at, hit.id)));
         hits.truncate(limit);
         let next_newest = conversations.get(end).map(|c| c.newest_message_at);
         let page_is_final = match (hits.len() >= limit, next_newest) {

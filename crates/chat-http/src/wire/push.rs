@@ -110,7 +110,7 @@ mod tests {
             mentions: Vec::new(),
             mention_everyone: false,
             direct: false,
-            created_at: Timestamp::from_unix_millis(0).unwrap_or_else(|_| unreachable!()),
+            created_at: Timestamp::from_unix_millis(0).unwrap_or_else(|| unreachable!()),
         }
     }
 
