@@ -277,9 +277,13 @@ pub async fn upload_rules_hold(h: Harness) {
     ));
 }
 
+/// Only the caller's own ready upload to the conversation becomes its
+/// avatar: an admin cannot publish another member's file (sent before
+/// someone joined, or never sent at all) through `avatarUrl`.
 pub async fn avatars_are_ready_attachments_of_the_conversation(h: Harness) {
     let ann = h.user(1, 10).await;
-    let group = start(&h, ann, group_of(&[])).await;
+    let bob = h.user(2, 10).await;
+    let group = start(&h, ann, group_of(&[bob])).await;
     let other = start(&h, ann, group_of(&[])).await;
     let avatar = uploaded(&h, ann, group, "face.png", b"png").await;
     let foreign = uploaded(&h, ann, other, "face.png", b"png").await;
@@ -290,7 +294,8 @@ pub async fn avatars_are_ready_attachments_of_the_conversation(h: Harness) {
         .unwrap()
         .attachment
         .id;
-    for bad in [foreign, pending] {
+    let someone_elses = uploaded(&h, bob, group, "bobs-private.png", b"png").await;
+    for bad in [foreign, pending, someone_elses] {
         let update = UpdateConversation {
             avatar_file_id: Some(Some(bad)),
             ..UpdateConversation::default()

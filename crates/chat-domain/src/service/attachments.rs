@@ -288,9 +288,13 @@ impl ChatService {
         Ok(stale.len())
     }
 
-    /// A ready attachment of this conversation, for an avatar.
+    /// The caller's own ready upload to this conversation, for an avatar.
+    /// Anyone else's file is not the caller's to publish: the avatar's URL
+    /// is served to every member, including a file sent before they joined
+    /// or never sent at all.
     pub(super) async fn avatar_attachment(
         &self,
+        caller: Caller,
         conversation: ConversationId,
         id: AttachmentId,
     ) -> Result<(), ChatError> {
@@ -298,7 +302,9 @@ impl ChatService {
             .attachments
             .find_attachment(id)
             .await?
-            .is_some_and(|a| a.conversation_id == conversation && a.ready);
+            .is_some_and(|a| {
+                a.conversation_id == conversation && a.ready && a.uploader_id == caller.user_id
+            });
         if usable {
             Ok(())
         } else {

@@ -88,7 +88,7 @@ impl ChatService {
             check_metadata(metadata, limits.metadata_bytes)?;
         }
         if let Some(Some(avatar)) = request.avatar_file_id {
-            self.avatar_attachment(id, avatar).await?;
+            self.avatar_attachment(caller, id, avatar).await?;
         }
         let patch = ConversationPatch {
             name,

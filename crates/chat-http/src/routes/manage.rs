@@ -41,6 +41,8 @@ pub(super) struct UpdateConversationRequest {
     #[schema(value_type = Option<String>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     description: Option<Option<String>>,
+    /// A ready attachment of this conversation that the caller uploaded;
+    /// `null` clears the avatar.
     #[schema(value_type = Option<WireId>, nullable)]
     #[serde(default, deserialize_with = "clearable")]
     avatar_file_id: Option<Option<WireId>>,
