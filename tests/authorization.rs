@@ -408,3 +408,35 @@ async fn message_operations_authorize_by_role_on_postgres() {
 async fn message_operations_authorize_by_role_in_memory() {
     run_message_matrix(&TestServer::in_memory()).await;
 }
+
+/// A user belongs to one org (issue 24): a token with the same subject and
+/// another org is refused, and reads nothing of the first org, before or
+/// after the first org's token is used again.
+#[tokio::test]
+async fn a_token_for_another_org_is_refused_for_a_known_user() {
+    let server = TestServer::postgres().await;
+    let home = server.token(OWNER, 1);
+    let created = server
+        .post(
+            &home,
+            "/chat/conversations/create",
+            json!({"kind": "group", "name": "home"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("an id").to_owned();
+
+    let elsewhere = server.token(OWNER, 2);
+    for path in [
+        "/chat/conversations/list".to_owned(),
+        format!("/chat/conversations/{id}/get"),
+    ] {
+        let reply = server.post(&elsewhere, &path, json!({})).await;
+        assert_eq!(reply.status, 401, "{path}: {:?}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "unauthenticated");
+    }
+    let back_home = server
+        .post(&home, &format!("/chat/conversations/{id}/get"), json!({}))
+        .await;
+    assert_eq!(back_home.status, 200, "{:?}", back_home.body);
+}

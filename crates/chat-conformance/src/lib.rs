@@ -23,6 +23,7 @@ macro_rules! conformance_suite {
     ($make:path) => {
         $crate::conformance_suite!(@cases $make;
             provisioned_users_are_found_only_in_their_org,
+            a_user_stays_in_the_org_they_were_first_seen_in,
             direct_conversations_are_idempotent_from_either_side,
             direct_conversation_with_oneself_is_allowed,
             group_shows_other_members_without_the_viewer,

@@ -5,6 +5,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use chat_domain::service::Provisioned;
 use chat_domain::user::{Caller, User};
 use chat_domain::{OrgId, UserId};
 use futures_util::future::LocalBoxFuture;
@@ -279,8 +280,12 @@ impl FromRequest for Authenticated {
                 user_id: user.id,
                 org_id: user.org_id,
             };
-            state.chat.provision_user(user).await?;
-            Ok(Self(caller))
+            match state.chat.provision_user(user).await? {
+                Provisioned::Ready => Ok(Self(caller)),
+                Provisioned::InAnotherOrg => Err(ApiError::unauthenticated(
+                    "the token's org is not the user's org",
+                )),
+            }
         })
     }
 }

@@ -34,20 +34,29 @@ pub(crate) async fn lock_org_membership(
     Ok(())
 }
 
+#[derive(QueryableByName)]
+struct OrgRow {
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+}
+
 #[async_trait]
 impl UserRepository for PgStore {
-    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError> {
+    async fn provision(&self, user: User, now: Timestamp) -> Result<OrgId, ChatError> {
         let mut conn = self.conn().await?;
-        conn.transaction(async |conn| -> StoreResult<()> {
-            // Writes only when something changed: most calls are a read.
+        conn.transaction(async |conn| -> StoreResult<OrgId> {
+            // Writes only when something changed: most calls are a read. A
+            // user's org never changes: the profile of a known user is
+            // refreshed only from a token of their own org.
             let upserted: Vec<InsertedRow> = diesel::sql_query(
                 "INSERT INTO users AS u (id, org_id, name, username, avatar_url, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                 ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, \
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, \
                    username = EXCLUDED.username, avatar_url = EXCLUDED.avatar_url, \
                    updated_at = EXCLUDED.updated_at \
-                 WHERE (u.org_id, u.name, u.username, u.avatar_url) IS DISTINCT FROM \
-                   (EXCLUDED.org_id, EXCLUDED.name, EXCLUDED.username, EXCLUDED.avatar_url) \
+                 WHERE u.org_id = EXCLUDED.org_id \
+                   AND (u.name, u.username, u.avatar_url) IS DISTINCT FROM \
+                   (EXCLUDED.name, EXCLUDED.username, EXCLUDED.avatar_url) \
                  RETURNING (xmax = 0) AS inserted",
             )
             .bind::<BigInt, _>(user.id.get())
@@ -60,7 +69,12 @@ impl UserRepository for PgStore {
             .load(conn)
             .await?;
             if !upserted.iter().any(|r| r.inserted) {
-                return Ok(());
+                let known: OrgRow = diesel::sql_query("SELECT org_id FROM users WHERE id = $1")
+                    .bind::<BigInt, _>(user.id.get())
+                    .prepared()
+                    .get_result(conn)
+                    .await?;
+                return Ok(OrgId::new(known.org_id));
             }
             // A new user joins every org-wide channel of their org.
             lock_org_membership(conn, user.org_id).await?;
@@ -86,7 +100,7 @@ impl UserRepository for PgStore {
             .prepared()
             .execute(conn)
             .await?;
-            Ok(())
+            Ok(user.org_id)
         })
         .await
         .map_err(StoreError::into_chat)

@@ -24,6 +24,71 @@ pub async fn provisioned_users_are_found_only_in_their_org(h: Harness) {
     assert_eq!(found, vec![UserId::new(1), UserId::new(2)]);
 }
 
+/// A user belongs to one org: a token with the same subject and another
+/// org is not served, and neither moves the user nor rewrites their
+/// profile. The first org's conversations stay out of its reach.
+pub async fn a_user_stays_in_the_org_they_were_first_seen_in(h: Harness) {
+    use chat_domain::service::Provisioned;
+    use chat_domain::user::User;
+
+    let ann = h.user(1, 10).await;
+    let group = start(&h, ann, group_of(&[])).await;
+    let from_elsewhere = User {
+        id: UserId::new(1),
+        org_id: OrgId::new(20),
+        name: Some("Mallory".to_owned()),
+        username: Some("mallory".to_owned()),
+        avatar_url: None,
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            h.service
+                .provision_user(from_elsewhere.clone())
+                .await
+                .unwrap(),
+            Provisioned::InAnotherOrg,
+            "refused every time, not remembered as seen"
+        );
+    }
+    let in_ten = h
+        .users
+        .find_in_org(OrgId::new(10), &[UserId::new(1)])
+        .await
+        .unwrap();
+    assert_eq!(in_ten.len(), 1, "still in org 10");
+    assert_eq!(
+        in_ten[0].name.as_deref(),
+        Some("User 1"),
+        "profile unchanged"
+    );
+    assert!(
+        h.users
+            .find_in_org(OrgId::new(20), &[UserId::new(1)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let same_org = User {
+        name: Some("Ann".to_owned()),
+        ..in_ten[0].clone()
+    };
+    assert_eq!(
+        h.service.provision_user(same_org).await.unwrap(),
+        Provisioned::Ready
+    );
+    let renamed = h
+        .users
+        .find_in_org(OrgId::new(10), &[UserId::new(1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed[0].name.as_deref(),
+        Some("Ann"),
+        "its own org refreshes it"
+    );
+    assert!(h.service.get_conversation(ann, group).await.is_ok());
+}
+
 pub async fn direct_conversations_are_idempotent_from_either_side(h: Harness) {
     let ann = h.user(1, 10).await;
     let bob = h.user(2, 10).await;

@@ -9,12 +9,15 @@ use crate::{ChatError, OrgId, Timestamp, UserId};
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Creates or refreshes the user. A user seen for the first time joins
-    /// every org-wide channel of their org.
+    /// Creates or refreshes the user, and answers the org the user belongs
+    /// to. A user seen for the first time joins every org-wide channel of
+    /// their org. A user's org never changes: a known user's profile is
+    /// refreshed only when `user.org_id` is theirs, and the answer is the
+    /// stored org either way (the service refuses a token naming another).
     ///
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
-    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError>;
+    async fn provision(&self, user: User, now: Timestamp) -> Result<OrgId, ChatError>;
 
     /// The users of `org` among `ids`; unknown ids and other orgs' users are
     /// left out.

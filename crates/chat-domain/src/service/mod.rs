@@ -133,19 +133,25 @@ impl ChatService {
     }
 
     /// Creates or refreshes the caller's directory entry from their token.
+    /// A user belongs to one org: a token naming another org than the one
+    /// the user was first seen in is [`Provisioned::InAnotherOrg`], and is
+    /// not to be served (it would read the first org's conversations).
     ///
     /// # Errors
     /// `Unavailable` / `Unexpected` from the store.
     /// Skipped when the same claims were provisioned less than a minute ago:
     /// most calls would otherwise cost a round trip for nothing.
-    pub async fn provision_user(&self, user: User) -> Result<(), ChatError> {
+    pub async fn provision_user(&self, user: User) -> Result<Provisioned, ChatError> {
         let now = self.clock.now();
         if self.provisioned.contains(user.id, &user, now) {
-            return Ok(());
+            return Ok(Provisioned::Ready);
         }
-        self.users.provision(user.clone(), now).await?;
+        let org = self.users.provision(user.clone(), now).await?;
+        if org != user.org_id {
+            return Ok(Provisioned::InAnotherOrg);
+        }
         self.provisioned.record(user.id, user, now);
-        Ok(())
+        Ok(Provisioned::Ready)
     }
 
     /// The caller's access to a conversation, or `not_found` when they cannot
@@ -156,6 +162,15 @@ impl ChatService {
             .await?
             .ok_or(ChatError::NotFound("conversation"))
     }
+}
+
+/// What provisioning a token's user found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioned {
+    /// The user is in the token's org; serve the request.
+    Ready,
+    /// The user belongs to another org than the token names: refuse it.
+    InAnotherOrg,
 }
 
 /// Makes events with fresh ids; cheap to clone into a store's event closure.

@@ -10,12 +10,18 @@ use super::*;
 
 #[async_trait]
 impl UserRepository for InMemoryStore {
-    async fn provision(&self, user: User, now: Timestamp) -> Result<(), ChatError> {
+    async fn provision(&self, user: User, now: Timestamp) -> Result<OrgId, ChatError> {
         let mut state = self.lock();
-        let is_new = !state.users.contains_key(&user.id);
+        if let Some(known) = state.users.get_mut(&user.id) {
+            // A user's org never changes; the profile follows the token.
+            if known.org_id == user.org_id {
+                *known = user;
+            }
+            return Ok(known.org_id);
+        }
         let (id, org) = (user.id, user.org_id);
         state.users.insert(user.id, user);
-        if is_new {
+        {
             let org_channels: Vec<Conversation> = state
                 .conversations
                 .values()
@@ -29,7 +35,7 @@ impl UserRepository for InMemoryStore {
                 }
             }
         }
-        Ok(())
+        Ok(org)
     }
 
     async fn find_in_org(&self, org: OrgId, ids: &[UserId]) -> Result<Vec<User>, ChatError> {
