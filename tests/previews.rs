@@ -222,3 +222,59 @@ async fn internal_addresses_are_never_fetched_and_nothing_blocks_the_workers() {
         "the loopback server behind the redirect and the name was never reached"
     );
 }
+
+/// The fetcher checks and pins the address it connects to; a proxy from the
+/// environment would connect instead and resolve the name again (issue 24).
+/// With `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` set, the page is still
+/// fetched directly, and the proxy sees no connection.
+#[tokio::test]
+async fn previews_never_go_through_a_proxy_from_the_environment() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").expect("a proxy port");
+    let proxy_url = format!("http://{}", proxy.local_addr().expect("its address"));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    std::thread::spawn(move || {
+        for stream in proxy.incoming() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+
+    let pages = PageServer::start("http://127.0.0.1:1/");
+    let allow = format!("127.0.0.1:{}", pages.port());
+    let server = TestServer::postgres_with(&[
+        ("UNFURL_ALLOW", allow.as_str()),
+        ("UNFURL_TIMEOUT_MS", "1500"),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+    ])
+    .await;
+    let ann = server.token(1, 1);
+    let dm = server
+        .post(
+            &ann,
+            "/chat/conversations/create",
+            json!({"kind": "direct", "userId": "1"}),
+        )
+        .await;
+    let dm = dm.body["id"].as_str().unwrap_or_default().to_owned();
+    let message = send(&server, &ann, &dm, &format!("see {}", pages.url("/og"))).await;
+    let previews = eventually(WAIT, || async {
+        let previews = previews_of(&server, &ann, &message).await;
+        previews
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+            .then_some(previews)
+    })
+    .await;
+    assert_eq!(previews[0]["title"], "OG Title");
+    assert_eq!(
+        AtomicUsize::load(&connections, Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
+}

@@ -93,8 +93,10 @@ impl HttpLinkFetcher {
             }
             let addr = self.checked_address(&url).await?;
             // Pin the connection to the address just checked: no second DNS
-            // lookup can point it elsewhere.
+            // lookup can point it elsewhere. No proxy from the environment
+            // either: it would connect instead, and resolve the name again.
             let mut client = reqwest::Client::builder()
+                .no_proxy()
                 .redirect(Policy::none())
                 .user_agent(&self.config.user_agent)
                 .timeout(self.config.timeout);

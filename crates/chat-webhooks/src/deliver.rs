@@ -172,7 +172,10 @@ impl Deliverer {
     /// can point it elsewhere. Redirects are not followed.
     async fn client(&self) -> Result<reqwest::Client, String> {
         let address = self.endpoint.checked_address().await?;
+        // Pinned to the checked address, never through a proxy from the
+        // environment (which would resolve the name again).
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .redirect(Policy::none())
             .timeout(self.settings.timeout)
             .user_agent("chat-webhooks");
