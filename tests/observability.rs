@@ -80,12 +80,7 @@ async fn metrics_show_routes_pool_and_outbox() {
         "db_pool_max_connections",
     ];
     eventually(Duration::from_secs(10), || async {
-        let body = reqwest::get(format!("{}/metrics", server.base()))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let body = server.metrics().await?;
         series.iter().all(|s| body.contains(s)).then_some(())
     })
     .await;
@@ -163,4 +158,45 @@ fn a_bad_setting_stops_the_server_with_a_clear_message() {
             "an error, not a panic: {stderr}"
         );
     }
+}
+
+/// `/metrics` names webhook endpoints, pool sizes and traffic per route: it
+/// is the operator's (issue 24). Only the bearer of `CHAT_METRICS_TOKEN`
+/// reads it; an API token or no token is refused, and a server without a
+/// metrics token does not serve it at all.
+#[tokio::test]
+async fn metrics_are_for_the_bearer_of_the_metrics_token_only() {
+    let server = TestServer::postgres().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base());
+    let status = |response: Result<reqwest::Response, reqwest::Error>| {
+        response.map(|r| r.status().as_u16()).unwrap_or(0)
+    };
+    assert_eq!(status(http.get(&url).send().await), 401, "no token");
+    let api_token = server.token(1, 1);
+    assert_eq!(
+        status(http.get(&url).bearer_auth(&api_token).send().await),
+        401,
+        "a user's token is not the metrics token"
+    );
+    assert_eq!(
+        status(
+            http.get(&url)
+                .bearer_auth("end-to-end-metrics-tokeX")
+                .send()
+                .await
+        ),
+        401
+    );
+    assert!(
+        server
+            .metrics()
+            .await
+            .is_some_and(|text| text.contains("db_pool_max_connections")),
+        "the metrics token reads them"
+    );
+
+    let without = TestServer::postgres_with(&[("CHAT_METRICS_TOKEN", "")]).await;
+    let reply = http.get(format!("{}/metrics", without.base())).send().await;
+    assert_eq!(status(reply), 404, "not served without a metrics token");
 }

@@ -216,11 +216,10 @@ async fn an_outage_delays_events_but_loses_none() {
         "{calls} calls for 40 messages: the backlog is published in batches"
     );
     wait_for_outbox_empty(&server).await;
-    let metrics = reqwest::get(format!("{}/metrics", server.base())).await;
-    let metrics = match metrics {
-        Ok(response) => response.text().await.unwrap_or_default(),
-        Err(e) => panic!("GET /metrics: {e}"),
-    };
+    let metrics = server
+        .metrics()
+        .await
+        .unwrap_or_else(|| panic!("GET /metrics failed"));
     assert!(
         metrics.contains("chat_outbox_publish_failures_total{kind=\"retry\"}"),
         "the outage shows in the failure counter"
@@ -259,12 +258,7 @@ async fn a_refused_row_goes_to_the_dead_letters_and_its_partition_moves_on() {
     .unwrap_or_else(|e| panic!("reading dead letters: {e}"));
     assert_eq!(dead[0].count, 3, "each refused row is kept with its error");
     let metrics = eventually(WAIT, || async {
-        let text = reqwest::get(format!("{}/metrics", server.base()))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = server.metrics().await?;
         text.lines()
             .any(|l| l == "chat_outbox_dead_letters 3")
             .then_some(text)
@@ -389,12 +383,7 @@ async fn tokens_follow_centrifugo_claims() {
         "chat_outbox_depth",
     ] {
         eventually(WAIT, || async {
-            let body = reqwest::get(format!("{}/metrics", server.base()))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let body = server.metrics().await?;
             body.contains(series).then_some(())
         })
         .await;

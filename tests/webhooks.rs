@@ -266,13 +266,10 @@ async fn filters_apply_and_what_never_goes_through_is_kept() {
         .await
         .unwrap_or(Count { count: -1 });
     assert_eq!(waiting.count, 0, "nothing left waiting");
-    let metrics = reqwest::get(format!("{}/metrics", server.base()))
+    let metrics = server
+        .metrics()
         .await
-        .map(|r| r.text());
-    let metrics = match metrics {
-        Ok(text) => text.await.unwrap_or_default(),
-        Err(e) => panic!("GET /metrics: {e}"),
-    };
+        .unwrap_or_else(|| panic!("GET /metrics failed"));
     assert!(
         metrics.contains(
             r#"chat_webhook_deliveries_total{endpoint="broken",outcome="dead_letter"} 2"#
@@ -281,12 +278,7 @@ async fn filters_apply_and_what_never_goes_through_is_kept() {
     );
     // The gauges read the tables (every 10 s): they survive a restart.
     eventually(WAIT, || async {
-        let text = reqwest::get(format!("{}/metrics", server.base()))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = server.metrics().await?;
         (text.contains(r#"chat_webhook_dead_letters{endpoint="broken"} 2"#)
             && text.contains(r#"chat_webhook_queued{endpoint="broken"} 0"#))
         .then_some(())

@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 
 /// The HS256 secret the test servers trust.
 pub const SECRET: &str = "end-to-end-test-secret-0123456789";
+/// The bearer token `GET /metrics` requires on every test server.
+pub const METRICS_TOKEN: &str = "end-to-end-metrics-token";
 
 /// A running server and what it runs on.
 pub struct TestServer {
@@ -128,6 +130,7 @@ impl TestServer {
             .stderr(Stdio::inherit());
         // Tests send in bursts; the rate-limit test sets its own limits.
         command.env("CHAT_SEND_BURST", "100000");
+        command.env("CHAT_METRICS_TOKEN", METRICS_TOKEN);
         let own_key = env.iter().any(|(key, _)| key.starts_with("AUTH_"));
         if database.is_some() && !own_key {
             command.env("AUTH_HS256_SECRET", SECRET);
@@ -202,6 +205,20 @@ impl TestServer {
     /// (or the development secret for in-memory servers).
     pub fn token(&self, sub: i64, org: i64) -> String {
         sign_hs256(self.secret, &claims(sub, org))
+    }
+
+    /// `GET /metrics` with the metrics token: the text, or `None` when the
+    /// request failed.
+    pub async fn metrics(&self) -> Option<String> {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
     }
 
     /// POSTs JSON with a bearer token.

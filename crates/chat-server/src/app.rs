@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use chat_centrifugo::{CentrifugoClient, CentrifugoConfig, CentrifugoEphemeral, CentrifugoTokens};
 use chat_domain::limits::Limits;
@@ -181,9 +181,15 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
     let body_limit = BodyLimit(args.max_body_bytes);
     let local_files_base = local_files.clone();
     let cors_origins = args.cors_origins.clone();
+    let metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
+    if metrics_token.is_none() {
+        tracing::info!("GET /metrics is not served: set CHAT_METRICS_TOKEN to scrape it");
+    }
     let mut server = HttpServer::new(move || {
         let metrics = metrics.clone();
+        let metrics_token = metrics_token.clone();
         let cors = chat_http::cors(&cors_origins);
+        let serve_metrics = metrics_token.is_some();
         App::new()
             // gzip or brotli, as the client's Accept-Encoding asks: a page of
             // 50 messages is mostly repeated keys and shrinks ~10x.
@@ -194,10 +200,16 @@ pub(crate) fn serve(runtime: &tokio::runtime::Runtime, args: ServeArgs) -> anyho
                 cors.is_some(),
                 cors.unwrap_or_default(),
             ))
-            .route(
-                "/metrics",
-                web::get().to(move || render_metrics(metrics.clone())),
-            )
+            .configure(|app| {
+                if serve_metrics {
+                    app.route(
+                        "/metrics",
+                        web::get().to(move |request: HttpRequest| {
+                            render_metrics(metrics.clone(), metrics_token.clone(), request)
+                        }),
+                    );
+                }
+            })
             .configure(chat_http::configure(
                 state.clone(),
                 body_limit,
@@ -379,9 +391,34 @@ where
     }
 }
 
-/// `GET /metrics`: Prometheus' text format.
-async fn render_metrics(metrics: PrometheusHandle) -> HttpResponse {
+/// `GET /metrics`: Prometheus' text format, for the bearer of the metrics
+/// token only.
+async fn render_metrics(
+    metrics: PrometheusHandle,
+    token: Option<String>,
+    request: HttpRequest,
+) -> HttpResponse {
+    let presented = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (token.as_deref(), presented) {
+        (Some(expected), Some(presented)) => same_secret(expected, presented),
+        _ => false,
+    };
+    if !allowed {
+        return HttpResponse::Unauthorized()
+            .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"))
+            .finish();
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics.render())
+}
+
+/// Compares two secrets in time that depends on their length only.
+fn same_secret(expected: &str, presented: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), presented.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -72,6 +72,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CHAT_CORS_ORIGINS", default_value = "",
           value_parser = |text: &str| chat_http::CorsOrigins::parse(text))]
     pub(crate) cors_origins: chat_http::CorsOrigins,
+    /// The bearer token `GET /metrics` requires. Without it, the metrics
+    /// (endpoint names, pool sizes, outbox depth, traffic per route) are not
+    /// served at all: they are for the operator, not for anyone who can
+    /// reach the API.
+    #[arg(long, env = "CHAT_METRICS_TOKEN", hide_env_values = true)]
+    pub(crate) metrics_token: Option<String>,
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub(crate) max_body_bytes: usize,
