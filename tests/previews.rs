@@ -13,14 +13,20 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn server_allowing(pages: &PageServer) -> TestServer {
+    server_allowing_with(pages, &[]).await
+}
+
+/// A server allowing `pages`, with more settings.
+async fn server_allowing_with(pages: &PageServer, more: &[(&str, &str)]) -> TestServer {
     let allow = format!("127.0.0.1:{}", pages.port());
-    TestServer::postgres_with(&[
+    let mut env = vec![
         ("UNFURL_ALLOW", allow.as_str()),
         ("UNFURL_TIMEOUT_MS", "1500"),
         ("UNFURL_MAX_BYTES", "65536"),
         ("UNFURL_WORKERS", "2"),
-    ])
-    .await
+    ];
+    env.extend_from_slice(more);
+    TestServer::postgres_with(&env).await
 }
 
 async fn send(server: &TestServer, token: &str, conversation: &str, content: &str) -> String {
@@ -244,14 +250,14 @@ async fn previews_never_go_through_a_proxy_from_the_environment() {
     });
 
     let pages = PageServer::start("http://127.0.0.1:1/");
-    let allow = format!("127.0.0.1:{}", pages.port());
-    let server = TestServer::postgres_with(&[
-        ("UNFURL_ALLOW", allow.as_str()),
-        ("UNFURL_TIMEOUT_MS", "1500"),
-        ("HTTP_PROXY", proxy_url.as_str()),
-        ("HTTPS_PROXY", proxy_url.as_str()),
-        ("ALL_PROXY", proxy_url.as_str()),
-    ])
+    let server = server_allowing_with(
+        &pages,
+        &[
+            ("HTTP_PROXY", proxy_url.as_str()),
+            ("HTTPS_PROXY", proxy_url.as_str()),
+            ("ALL_PROXY", proxy_url.as_str()),
+        ],
+    )
     .await;
     let ann = server.token(1, 1);
     let dm = server

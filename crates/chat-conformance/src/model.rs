@@ -277,34 +277,26 @@ async fn perform(h: &Harness, world: &mut World, step: &Step) -> Result<(), Test
             } else {
                 format!("hello {n}")
             };
-            s.send_message(world.users[by], text(conversation, &content))
-                .await
-                .map(|sent| world.sent.push(sent.value.message.id))
+            send(world, s, by, text(conversation, &content)).await
         }
         Step::Reply { by, to } => match world.target(to) {
-            Some(parent) => s
-                .send_message(
-                    world.users[by],
-                    SendMessage {
-                        parent_id: Some(parent),
-                        ..text(conversation, &format!("reply {n}"))
-                    },
-                )
-                .await
-                .map(|sent| world.sent.push(sent.value.message.id)),
+            Some(parent) => {
+                let reply = SendMessage {
+                    parent_id: Some(parent),
+                    ..text(conversation, &format!("reply {n}"))
+                };
+                send(world, s, by, reply).await
+            }
             None => Ok(()),
         },
         Step::Quote { by, of } => match world.target(of) {
-            Some(quoted) => s
-                .send_message(
-                    world.users[by],
-                    SendMessage {
-                        quoted_message_id: Some(quoted),
-                        ..text(conversation, &format!("quoting {n}"))
-                    },
-                )
-                .await
-                .map(|sent| world.sent.push(sent.value.message.id)),
+            Some(quoted) => {
+                let quote = SendMessage {
+                    quoted_message_id: Some(quoted),
+                    ..text(conversation, &format!("quoting {n}"))
+                };
+                send(world, s, by, quote).await
+            }
             None => Ok(()),
         },
         Step::Edit { target, link } => match world.target(target) {
@@ -390,6 +382,18 @@ async fn perform(h: &Harness, world: &mut World, step: &Step) -> Result<(), Test
         ),
         _ => Ok(()),
     }
+}
+
+/// Sends as user `by` and remembers the message as a target of later steps.
+async fn send(
+    world: &mut World,
+    service: &chat_domain::service::ChatService,
+    by: usize,
+    request: SendMessage,
+) -> Result<(), ChatError> {
+    let sent = service.send_message(world.users[by], request).await?;
+    world.sent.push(sent.value.message.id);
+    Ok(())
 }
 
 /// Applies the conversation's events written since the last read.

@@ -260,6 +260,14 @@ pub(crate) fn search_sql(plan: Plan, in_one_conversation: bool) -> String {
     hits_sql(plan, in_one_conversation, MESSAGE_COLUMNS)
 }
 
+/// The request's own filters on a hit `x`, the same binds in every search
+/// statement: sender (`$4`), sent from and to (`$5`, `$6`), and the page's
+/// start (`$7`, `$8`).
+const REQUEST_FILTERS: &str = "AND ($4::bigint IS NULL OR x.sender_id = $4) \
+    AND ($5::timestamptz IS NULL OR x.created_at >= $5) \
+    AND ($6::timestamptz IS NULL OR x.created_at <= $6) \
+    AND ($7::timestamptz IS NULL OR (x.created_at, x.id) < ($7, $8))";
+
 /// The hits of a plan and a scope, as `columns` of `messages x`. Four texts
 /// rather than one with `($3 IS NULL OR ...)`, so each prepared statement
 /// keeps a plan that uses its index.
@@ -272,10 +280,7 @@ fn hits_sql(plan: Plan, in_one_conversation: bool, columns: &str) -> String {
     let filters = format!(
         "JOIN conversation_members m ON m.conversation_id = x.conversation_id AND m.user_id = $1 \
          WHERE x.deleted_at IS NULL AND x.seq > m.history_from_seq AND {scope} \
-           AND ($4::bigint IS NULL OR x.sender_id = $4) \
-           AND ($5::timestamptz IS NULL OR x.created_at >= $5) \
-           AND ($6::timestamptz IS NULL OR x.created_at <= $6) \
-           AND ($7::timestamptz IS NULL OR (x.created_at, x.id) < ($7, $8)) \
+           {REQUEST_FILTERS} \
          ORDER BY x.created_at DESC, x.id DESC LIMIT $9"
     );
     match plan {
@@ -487,20 +492,16 @@ async fn walk_conversations_newest_first(
             .iter()
             .map(|c| c.history_from_seq)
             .collect();
-        let found: Vec<CandidateRow> = diesel::sql_query(
+        let found: Vec<CandidateRow> = diesel::sql_query(format!(
             "SELECT hit.id, hit.created_at, hit.content \
              FROM unnest($2::bigint[], $3::bigint[]) AS walked(id, history_from_seq) \
              CROSS JOIN LATERAL ( \
                SELECT x.id, x.created_at, x.content FROM messages x \
                WHERE x.conversation_id = walked.id AND ts_match_vq(x.search_vector, $1::tsquery) \
-                 AND x.deleted_at IS NULL AND x.seq > walked.history_from_seq \
-                 AND ($4::bigint IS NULL OR x.sender_id = $4) \
-                 AND ($5::timestamptz IS NULL OR x.created_at >= $5) \
-                 AND ($6::timestamptz IS NULL OR x.created_at <= $6) \
-                 AND ($7::timestamptz IS NULL OR (x.created_at, x.id) < ($7, $8)) \
+                 AND x.deleted_at IS NULL AND x.seq > walked.history_from_seq {REQUEST_FILTERS} \
                ORDER BY x.created_at DESC, x.id DESC LIMIT $9) hit \
              ORDER BY hit.created_at DESC, hit.id DESC LIMIT $9",
-        )
+        ))
         .bind::<Text, _>(&query)
         .bind::<Array<BigInt>, _>(&ids)
         .bind::<Array<BigInt>, _>(&floors)
@@ -611,50 +612,38 @@ mod tests {
         assert_eq!(search_vector("  !? "), "");
     }
 
+    /// The plan of `text` when the statistics list `common` words.
+    fn plan_with(common: &[(&str, f64)], text: &str) -> Plan {
+        let stats = WordStatistics {
+            expected: common.iter().map(|(w, n)| ((*w).to_owned(), *n)).collect(),
+        };
+        stats.plan(
+            SearchQuery::parse(text)
+                .unwrap_or_else(|_| unreachable!())
+                .terms(),
+        )
+    }
+
     #[test]
     fn a_rare_word_takes_the_index() {
-        let stats = WordStatistics {
-            expected: [
-                ("hello".to_owned(), 2_500_000.0),
-                ("team".to_owned(), 50_000.0),
-            ]
-            .into_iter()
-            .collect(),
-        };
-        let plan = |text: &str| {
-            stats.plan(
-                SearchQuery::parse(text)
-                    .unwrap_or_else(|_| unreachable!())
-                    .terms(),
-            )
-        };
+        let plan = |text: &str| plan_with(&[("hello", 2_500_000.0), ("team", 50_000.0)], text);
         assert_eq!(plan("hello team "), Plan::Common);
         assert_eq!(plan("hello zephyrquartz "), Plan::Rare);
         assert_eq!(plan("\"hello team\""), Plan::Common);
-        // A trailing prefix says nothing about how many hits there are.
+        // "tea" starts "team": as common as it.
         assert_eq!(plan("hello tea"), Plan::Common);
         assert_eq!(plan("tea"), Plan::Common, "starts a common word");
     }
 
     #[test]
     fn a_prefix_is_as_common_as_the_words_it_starts() {
-        let stats = WordStatistics {
-            expected: [
-                ("hello".to_owned(), 2_500_000.0),
-                ("grand".to_owned(), 2_000.0),
-                ("grape".to_owned(), 1_500.0),
-                ("zebra".to_owned(), 800.0),
-            ]
-            .into_iter()
-            .collect(),
-        };
-        let plan = |text: &str| {
-            stats.plan(
-                SearchQuery::parse(text)
-                    .unwrap_or_else(|_| unreachable!())
-                    .terms(),
-            )
-        };
+        let common = [
+            ("hello", 2_500_000.0),
+            ("grand", 2_000.0),
+            ("grape", 1_500.0),
+            ("zebra", 800.0),
+        ];
+        let plan = |text: &str| plan_with(&common, text);
         assert_eq!(
             plan("zephyrquartz"),
             Plan::Rare,

@@ -401,13 +401,5 @@ async fn existing_send(conn: &mut AsyncPgConnection, id: i64) -> StoreResult<Cre
         .into_view();
     let sender = message.message.sender_id;
     decorate(conn, Some(sender), std::slice::from_mut(&mut message)).await?;
-    Ok(Created {
-        value: SentMessage {
-            message,
-            parent: None,
-            member_unread: Vec::new(),
-            large: false,
-        },
-        is_new: false,
-    })
+    Ok(SentMessage::repeated(message))
 }

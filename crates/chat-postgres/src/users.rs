@@ -7,6 +7,7 @@ use chat_domain::{ChatError, OrgId, Timestamp, UserId};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::try_join;
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult, db_error};
@@ -47,8 +48,10 @@ impl UserRepository for PgStore {
         conn.transaction(async |conn| -> StoreResult<OrgId> {
             // Writes only when something changed: most calls are a read. A
             // user's org never changes: the profile of a known user is
-            // refreshed only from a token of their own org.
-            let upserted: Vec<InsertedRow> = diesel::sql_query(
+            // refreshed only from a token of their own org. The stored org
+            // is read after the upsert, in the same round trip.
+            let mut c: &AsyncPgConnection = conn;
+            let upsert = diesel::sql_query(
                 "INSERT INTO users AS u (id, org_id, name, username, avatar_url, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) \
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, \
@@ -66,15 +69,14 @@ impl UserRepository for PgStore {
             .bind::<Nullable<Text>, _>(user.avatar_url.as_deref())
             .bind::<Timestamptz, _>(now.datetime())
             .prepared()
-            .load(conn)
-            .await?;
+            .load::<InsertedRow>(&mut c);
+            let stored = diesel::sql_query("SELECT org_id FROM users WHERE id = $1")
+                .bind::<BigInt, _>(user.id.get())
+                .prepared()
+                .get_result::<OrgRow>(&mut c);
+            let (upserted, stored) = try_join(upsert, stored).await?;
             if !upserted.iter().any(|r| r.inserted) {
-                let known: OrgRow = diesel::sql_query("SELECT org_id FROM users WHERE id = $1")
-                    .bind::<BigInt, _>(user.id.get())
-                    .prepared()
-                    .get_result(conn)
-                    .await?;
-                return Ok(OrgId::new(known.org_id));
+                return Ok(OrgId::new(stored.org_id));
             }
             // A new user joins every org-wide channel of their org.
             lock_org_membership(conn, user.org_id).await?;

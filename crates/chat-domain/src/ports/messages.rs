@@ -31,6 +31,22 @@ pub struct SentMessage {
     pub large: bool,
 }
 
+impl SentMessage {
+    /// The answer to a repeated send (same sender, same `clientMsgId`): the
+    /// original message, and nothing happened, so nothing to publish.
+    pub fn repeated(message: MessageView) -> Created<Self> {
+        Created {
+            value: Self {
+                message,
+                parent: None,
+                member_unread: Vec::new(),
+                large: false,
+            },
+            is_new: false,
+        }
+    }
+}
+
 /// A member's unread figures in one conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberUnread {

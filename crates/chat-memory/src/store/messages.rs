@@ -32,15 +32,7 @@ impl MessageRepository for InMemoryStore {
                 .and_then(|id| state.messages.get(id))
             {
                 let message = state.message_view(existing, Some(new.sender_id))?;
-                return Ok(Created {
-                    value: SentMessage {
-                        message,
-                        parent: None,
-                        member_unread: Vec::new(),
-                        large: false,
-                    },
-                    is_new: false,
-                });
+                return Ok(SentMessage::repeated(message));
             }
         }
         // Every attachment must be the sender's ready, unsent upload to this
